@@ -1,0 +1,26 @@
+# One image for the web and worker services (see docker-compose.yml).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    KBQA_DATA_DIR=/data
+
+# llama-cpp-python compiles from source.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential cmake \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY requirements.txt .
+# Point PIP_EXTRA_INDEX_URL at a PyTorch CPU wheel index (or a local mirror) so torch==2.13.0
+# resolves to the CPU build instead of the multi-GB CUDA one.
+ARG PIP_EXTRA_INDEX_URL=""
+RUN pip install --no-cache-dir -r requirements.txt
+
+COPY . .
+RUN DJANGO_SETTINGS_MODULE=kbqa.settings.local python manage.py collectstatic --noinput
+
+EXPOSE 8000
+CMD ["gunicorn", "kbqa.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--timeout", "180"]

@@ -1,0 +1,5 @@
+"""kbqa project package; the Celery app is loaded with Django so tasks can be enqueued."""
+
+from kbqa.celery import app as celery_app
+
+__all__ = ("celery_app",)

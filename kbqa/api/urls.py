@@ -1,0 +1,11 @@
+from django.urls import path
+
+from kbqa.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("ask/", views.AskView.as_view(), name="ask"),
+    path("documents/", views.DocumentListCreateView.as_view(), name="documents"),
+    path("documents/<int:pk>/", views.DocumentDetailView.as_view(), name="document-detail"),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class KbqaConfig(AppConfig):
+    name = "kbqa"
+    verbose_name = "kbqa"

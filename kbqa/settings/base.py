@@ -1,0 +1,187 @@
+"""Settings shared by every environment.
+
+Everything that differs between a laptop and production comes from the environment:
+`KBQA_DATA_DIR` (uploads, index, embedded database and broker), `DATABASE_URL` (PostgreSQL
+instead of SQLite), `REDIS_URL` (Redis instead of the file-system Celery transport).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from kbqa.settings.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+# Model hubs are unreachable for us and for air-gapped customers: never try them.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+DATA_DIR = Path(env_str("KBQA_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+MODEL_DIR = Path(env_str("KBQA_MODEL_DIR", str(DATA_DIR / "models"))).resolve()
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-local-development-key-change-me")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "kbqa",
+    "ingestion",
+    "retrieval",
+    "llm",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "kbqa.urls"
+WSGI_APPLICATION = "kbqa.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _sqlite(path: Path) -> dict:
+    """SQLite tuned for a web process and a worker writing at the same time."""
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+
+
+_database_url = env_str("DATABASE_URL")
+if _database_url:
+    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["default"] = _sqlite(Path(DATABASES["default"]["NAME"]))
+else:
+    DATABASES = {"default": _sqlite(DATA_DIR / "db.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_ROOT = DATA_DIR / "uploads"
+MEDIA_URL = "media/"
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "chat"
+LOGOUT_REDIRECT_URL = "login"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# --- Celery -------------------------------------------------------------------------------------
+# With REDIS_URL unset, Celery uses kombu's file-system transport: a real broker that needs no
+# server, with messages as files under KBQA_DATA_DIR/broker shared by the web process and worker.
+REDIS_URL = env_str("REDIS_URL")
+BROKER_DIR = DATA_DIR / "broker"
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+else:
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR),
+        "data_folder_out": str(BROKER_DIR),
+        "store_processed": False,
+    }
+CELERY_TASK_DEFAULT_QUEUE = env_str("KBQA_CELERY_QUEUE", "kbqa")
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- kbqa: pluggable back ends and tuning --------------------------------------------------------
+# Each back end is {"BACKEND": dotted path, "OPTIONS": {...}}; "bundled" means the model that ships
+# inside a pip package (see README, "Models").
+KBQA_EMBEDDER = {
+    "BACKEND": "retrieval.embedders.sentence_transformers.SentenceTransformerEmbedder",
+    "OPTIONS": {
+        "model": env_str("KBQA_EMBEDDER_MODEL", "bundled"),
+        "batch_size": env_int("KBQA_EMBEDDER_BATCH_SIZE", 32),
+    },
+}
+KBQA_INDEX = {
+    "BACKEND": "retrieval.index.faiss_store.FaissIndexStore",
+    "OPTIONS": {"path": str(DATA_DIR / "index")},
+}
+KBQA_LLM = {
+    "BACKEND": "llm.backends.llama_cpp.LlamaCppBackend",
+    "OPTIONS": {
+        "model_path": env_str("KBQA_LLM_MODEL_PATH", "bundled"),
+        "n_ctx": env_int("KBQA_LLM_CONTEXT", 4096),
+        "n_threads": env_int("KBQA_LLM_THREADS", min(os.cpu_count() or 2, 8)),
+        "max_tokens": env_int("KBQA_LLM_MAX_TOKENS", 384),
+    },
+}
+KBQA_TOP_K = env_int("KBQA_TOP_K", 4)
+KBQA_CHUNK_CHARS = env_int("KBQA_CHUNK_CHARS", 800)
+KBQA_CHUNK_OVERLAP_CHARS = env_int("KBQA_CHUNK_OVERLAP_CHARS", 120)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("KBQA_LOG_LEVEL", "INFO")},
+}
+
+for _directory in (DATA_DIR, MEDIA_ROOT, BROKER_DIR, MODEL_DIR):
+    _directory.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,24 @@
+"""Test settings: the same real back ends, isolated per test run.
+
+The data directory and Celery queue are fresh for each run and exported through the environment,
+so a Celery worker process started by a test (which inherits the environment) shares them. SQLite
+uses a file-backed test database for the same reason. Assembled models are cached in the repo's
+`var/models` so each run does not re-join the 490 MB GGUF.
+"""
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+os.environ.setdefault("KBQA_DATA_DIR", tempfile.mkdtemp(prefix="kbqa-test-"))
+os.environ.setdefault("KBQA_MODEL_DIR", str(Path(__file__).resolve().parents[2] / "var" / "models"))
+os.environ.setdefault("KBQA_CELERY_QUEUE", f"kbqa-test-{uuid.uuid4().hex[:8]}")
+
+from kbqa.settings.base import *  # noqa: F403
+from kbqa.settings.base import DATA_DIR, DATABASES
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}

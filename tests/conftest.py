@@ -1,0 +1,187 @@
+"""Shared fixtures: real files, a real Celery worker process, API clients."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+
+from tests.fixtures.pdf import HANDBOOK_PAGES, make_pdf
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    # The test settings made a fresh data directory for this run; nothing a test writes outlives it.
+    data_dir = Path(settings.DATA_DIR)
+    if data_dir.name.startswith("kbqa-test-"):
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def shared_docs() -> Path:
+    docs = SHARED / "docs"
+    if not docs.is_dir():
+        pytest.skip(f"{docs} is absent: the real-document tests run where ../shared exists (CI)")
+    return docs
+
+
+@pytest.fixture
+def handbook_pdf(tmp_path: Path) -> Path:
+    return make_pdf(tmp_path / "northwind-handbook.pdf", HANDBOOK_PAGES)
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def database_url() -> str:
+    """URL of the database this test run actually uses (the test database), for a worker."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    user = quote(db.get("USER") or "")
+    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+class WorkerProcess:
+    def __init__(self, process: subprocess.Popen, log: Path) -> None:
+        self.process = process
+        self.log = log
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_worker(tmp_path: Path, *, broker_env: dict[str, str | None]) -> WorkerProcess:
+    """A real `celery worker` process on this run's queue, data directory and test database."""
+    env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONUNBUFFERED": "1"}
+    for key, value in broker_env.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    log = tmp_path / f"worker-{time.monotonic_ns()}.log"
+    handle = log.open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "kbqa",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "-Q",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
+    worker = WorkerProcess(process, log)
+    deadline = time.monotonic() + 120
+    while " ready." not in worker.output():
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"Celery worker exited with {process.returncode}:\n{worker.output()}"
+            )
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"Celery worker did not become ready:\n{worker.output()}")
+        time.sleep(0.2)
+    return worker
+
+
+def stop_worker(worker: WorkerProcess) -> None:
+    worker.process.terminate()
+    try:
+        worker.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.process.kill()
+        worker.process.wait()
+
+
+@pytest.fixture
+def redis_worker(tmp_path: Path) -> Iterator[WorkerProcess]:
+    """A worker consuming from Redis at REDIS_URL (bin/test sets it to 127.0.0.1:6379)."""
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith("redis://"):
+        pytest.skip("REDIS_URL is not set: the Redis-broker tests run under bin/test")
+    if not _reachable("127.0.0.1", 6379):
+        pytest.skip("Redis is not reachable at 127.0.0.1:6379")
+    worker = start_worker(tmp_path, broker_env={})
+    yield worker
+    stop_worker(worker)
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    return django_user_model.objects.create_superuser("admin", password="pw-for-tests")
+
+
+@pytest.fixture
+def admin_api(admin_user):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin_user).key}")
+    return client
+
+
+def wait_for_status(client, document_id: int, timeout: float = 600) -> dict:
+    """Poll the status endpoint until the document leaves queued/processing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = client.get(f"/api/v1/documents/{document_id}/").json()
+        if body["status"] in ("ready", "failed") or time.monotonic() > deadline:
+            return body
+        time.sleep(0.5)
+
+
+@pytest.fixture
+def isolated_index(settings, tmp_path: Path):
+    """A fresh, empty vector index for tests that count vectors."""
+    settings.KBQA_INDEX = {
+        "BACKEND": "retrieval.index.faiss_store.FaissIndexStore",
+        "OPTIONS": {"path": str(tmp_path / "index")},
+    }
+    from retrieval.services import get_index
+
+    return get_index()
+
+
+@pytest.fixture
+def ingested_handbook(db, handbook_pdf: Path, isolated_index):
+    """The handbook PDF ingested synchronously with the real embedder."""
+    from django.core.files import File
+
+    from ingestion.services import document_create, document_ingest
+
+    with handbook_pdf.open("rb") as handle:
+        document = document_create(file=File(handle, name=handbook_pdf.name), enqueue=False)
+    return document_ingest(document_id=document.pk)

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from ingestion.models import Document
+
+
+@pytest.mark.django_db
+def test_api_requires_a_token():
+    client = APIClient()
+    assert client.post("/api/v1/ask/", {"question": "hi"}, format="json").status_code == 401
+    assert client.get("/api/v1/documents/1/").status_code == 401
+
+
+@pytest.mark.django_db
+def test_create_api_token_prints_a_working_token(admin_user, capsys):
+    call_command("create_api_token", "admin")
+    token = capsys.readouterr().out.strip()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get("/api/v1/documents/").status_code == 200
+    call_command("create_api_token", "admin")
+    assert capsys.readouterr().out.strip() == token  # stable, not a new token each time
+
+
+@pytest.mark.django_db
+def test_upload_rejects_unsupported_type_with_a_message(admin_api):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("tool.exe", b"MZ...", content_type="application/octet-stream")
+    response = admin_api.post("/api/v1/documents/", {"file": upload}, format="multipart")
+    assert response.status_code == 400
+    assert "Unsupported file type" in response.json()["file"][0]
+    assert not Document.objects.exists()
+
+
+@pytest.mark.django_db
+def test_upload_needs_document_permission(django_user_model, handbook_pdf: Path):
+    from rest_framework.authtoken.models import Token
+
+    user = django_user_model.objects.create_user("staffer", password="pw")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    with handbook_pdf.open("rb") as handle:
+        response = client.post("/api/v1/documents/", {"file": handle}, format="multipart")
+    assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_ask_validates_input(admin_api):
+    response = admin_api.post("/api/v1/ask/", {"question": "  "}, format="json")
+    assert response.status_code == 400
+    assert "question" in response.json()
+
+
+def test_ask_answers_with_citations(ingested_handbook, admin_api):
+    response = admin_api.post(
+        "/api/v1/ask/", {"question": "When does the Zorblax cafeteria open?"}, format="json"
+    )
+    assert response.status_code == 200
+    data = response.json()
+    assert data["refused"] is False
+    assert any(
+        c["document_id"] == ingested_handbook.pk and c["page"] == 2 for c in data["citations"]
+    )
