@@ -18,7 +18,7 @@ from django.db import transaction
 from ingestion.chunking import chunk_pages
 from ingestion.models import Chunk, Document
 from ingestion.parsers import SUPPORTED_SUFFIXES, ParseError, parse_file
-from retrieval.services import vectors_replace
+from retrieval.services import index_replace
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def document_delete(*, document: Document) -> None:
     """Remove a document with its vectors, chunks and stored file."""
     chunk_ids = list(document.chunks.values_list("id", flat=True))
     if chunk_ids:
-        vectors_replace(remove_ids=chunk_ids, add_ids=[], texts=[])
+        index_replace(remove_ids=chunk_ids, add_ids=[], texts=[])
     storage, name = document.file.storage, document.file.name
     document.delete()
     if name:
@@ -122,7 +122,7 @@ def _replace_chunks(document: Document, specs) -> None:
     left behind without its chunk."""
     old_ids = list(document.chunks.values_list("id", flat=True))
     if old_ids:
-        vectors_replace(remove_ids=old_ids, add_ids=[], texts=[])
+        index_replace(remove_ids=old_ids, add_ids=[], texts=[])
     with transaction.atomic():
         document.chunks.all().delete()
         chunks = Chunk.objects.bulk_create(
@@ -137,7 +137,7 @@ def _replace_chunks(document: Document, specs) -> None:
             )
             for ordinal, spec in enumerate(specs)
         )
-    vectors_replace(
+    index_replace(
         remove_ids=[], add_ids=[chunk.pk for chunk in chunks], texts=[c.text for c in chunks]
     )
 

@@ -6,7 +6,9 @@ and answering (which reads) can both depend on it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+import numpy as np
 
 from kbqa.backends import get_backend
 from retrieval.embedders.base import Embedder
@@ -21,15 +23,30 @@ def get_index() -> VectorIndex:
     return get_backend("KBQA_INDEX")
 
 
-def vectors_replace(
-    *, remove_ids: Sequence[int], add_ids: Sequence[int], texts: Sequence[str]
-) -> None:
-    """Embed `texts` and swap them in for `remove_ids` as one atomic index update.
+ProgressCallback = Callable[[int, int], None]  # (texts embedded so far, total)
 
-    Safe to repeat: ids already present are replaced, never stored twice.
+EMBED_BATCH = 64
+
+
+def index_replace(
+    *,
+    remove_ids: Sequence[int],
+    add_ids: Sequence[int],
+    texts: Sequence[str],
+    on_progress: ProgressCallback | None = None,
+) -> None:
+    """Embed `texts` (ids `add_ids`) and swap them in for `remove_ids` as one atomic index update.
+
+    Safe to repeat: ids already present are replaced, never stored twice. `on_progress` is called
+    after each embedding batch, so long documents can report progress.
     """
     embedder = get_embedder()
-    vectors = embedder.embed_documents(texts) if texts else None
+    batches = []
+    for start in range(0, len(texts), EMBED_BATCH):
+        batches.append(embedder.embed_documents(texts[start : start + EMBED_BATCH]))
+        if on_progress:
+            on_progress(min(start + EMBED_BATCH, len(texts)), len(texts))
+    vectors = np.concatenate(batches) if batches else None
     get_index().update(
         model=embedder.name, remove_ids=list(remove_ids), add_ids=list(add_ids), vectors=vectors
     )

@@ -17,10 +17,15 @@ class Embedder(ABC):
 
     name: str
     dimension: int
+    max_tokens: int  # the model reads at most this many tokens of a text; chunkers budget for it
 
     @abstractmethod
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for passages, shape (len(texts), dimension)."""
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model would read for `text` (without special tokens)."""
 
     def embed_query(self, text: str) -> np.ndarray:
         """Vector for a question, shape (dimension,). Models with query prefixes override this."""

@@ -49,6 +49,14 @@ class SentenceTransformerEmbedder(Embedder):
     def dimension(self) -> int:  # type: ignore[override]
         return int(self._load().get_embedding_dimension())
 
+    @property
+    def max_tokens(self) -> int:  # type: ignore[override]
+        return int(self._load().max_seq_length)
+
+    def count_tokens(self, text: str) -> int:
+        tokenizer = self._load().tokenizer
+        return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
