@@ -1,32 +1,54 @@
-"""Split extracted text into overlapping chunks that end at sentence boundaries.
+"""Structure-aware chunking, budgeted in the embedding model's tokens.
 
-Chunks are cut from the document's full text (pages joined by a blank line), so each one records an
-exact character span in that text and its page.
+The document's text is its pages joined by a blank line; every chunk records its exact character
+span in that text, its page, and the path of headings it sits under ("3 Leave > 3.2 Annual leave").
+
+Rules, in order of precedence:
+- a chunk never crosses a page break (a citation shows one page) nor a section boundary (a chunk is
+  about one thing, and its section path is true for all of it); a heading with no text of its own
+  before the next heading stays with that next section instead of becoming a chunk by itself;
+- inside a section, whole sentences are packed up to `max_tokens`, and each chunk after the first
+  repeats trailing sentences of the previous one up to `overlap_tokens`;
+- a sentence longer than the budget is cut into pieces that fit; no text is ever dropped.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-PAGE_SEPARATOR = "\n\n"
+from ingestion.parsers import Heading
 
-# A sentence ends after Chinese 。！？ (no space follows in Chinese), after English .!? followed by
-# whitespace, or at a blank line (headings, list items, table rows).
-_SENTENCE_END = re.compile(r"[。！？!?；]+[”’」』）)]*|[.!?]+[\"'”’)\]]*(?=\s)|\n\s*\n")
+PAGE_SEPARATOR = "\n\n"
+SECTION_SEPARATOR = " > "
+
+# A sentence ends after Chinese 。！？； (no space follows in Chinese), after English .!?;
+# followed by whitespace, or at a blank line (headings, list items, table rows).
+_SENTENCE_END = re.compile(r"[。！？；!?]+[”’」』）)]*|[.!?;]+[\"'”’)\]]*(?=\s)|\n\s*\n")
+
+TokenCounter = Callable[[str], int]
 
 
 @dataclass(frozen=True)
 class ChunkSpec:
     text: str
+    section: str
     page: int  # 1-based page of the first character
     page_end: int
     char_start: int
     char_end: int
 
 
-def join_pages(pages: list[str]) -> tuple[str, list[int]]:
+@dataclass(frozen=True)
+class Section:
+    page: int
+    start: int  # offsets in the page's text
+    end: int
+    path: str
+
+
+def join_pages(pages: Sequence[str]) -> tuple[str, list[int]]:
     """Full text and the offset at which each page starts in it."""
     starts, offset = [], 0
     for page in pages:
@@ -35,70 +57,133 @@ def join_pages(pages: list[str]) -> tuple[str, list[int]]:
     return PAGE_SEPARATOR.join(pages), starts
 
 
-def sentence_spans(text: str, max_chars: int) -> Iterator[tuple[int, int]]:
-    """(start, end) of each sentence, whitespace trimmed; a sentence longer than `max_chars` is cut
-    into pieces so no text is ever dropped."""
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        yield from _trimmed_pieces(text, start, match.end(), max_chars)
-        start = match.end()
-    yield from _trimmed_pieces(text, start, len(text), max_chars)
+def sections(pages: Sequence[str], headings: Sequence[Heading]) -> list[Section]:
+    """Cut each page at its headings; each piece carries the heading path in force over it."""
+    by_page: dict[int, list[Heading]] = {}
+    for heading in sorted(headings, key=lambda h: (h.page, h.offset)):
+        by_page.setdefault(heading.page, []).append(heading)
+    stack: list[Heading] = []
+    out: list[Section] = []
+
+    def path() -> str:
+        return SECTION_SEPARATOR.join(h.title for h in stack)
+
+    for number, page in enumerate(pages, start=1):
+        start, opened_by = 0, None
+        for heading in by_page.get(number, []):
+            offset = min(max(heading.offset, start), len(page))
+            body = page[start:offset].strip()
+            # A heading directly followed by a sub-heading has no body: keep it with that section.
+            if body and not (opened_by and len(body) <= len(opened_by.title) + 8):
+                out.append(Section(number, start, offset, path()))
+                start = offset
+            while stack and stack[-1].level >= heading.level:
+                stack.pop()
+            stack.append(heading)
+            opened_by = heading
+        if page[start:].strip():
+            out.append(Section(number, start, len(page), path()))
+    return out
 
 
-def _trimmed_pieces(text: str, start: int, end: int, max_chars: int) -> Iterator[tuple[int, int]]:
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
+    """(start, end) of each sentence of text[start:end], whitespace trimmed."""
+    end = len(text) if end is None else end
+    position = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        span = _trim(text, position, match.end())
+        if span:
+            yield span
+        position = match.end()
+    span = _trim(text, position, end)
+    if span:
+        yield span
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    while end - start > max_chars:
-        cut = text.rfind(" ", start + max_chars // 2, start + max_chars)
-        cut = cut if cut > start else start + max_chars
-        yield start, cut
+    return (start, end) if end > start else None
+
+
+def split_to_budget(
+    text: str, start: int, end: int, max_tokens: int, count_tokens: TokenCounter
+) -> Iterator[tuple[int, int, int]]:
+    """(start, end, tokens) pieces of an overlong sentence, each within `max_tokens`, cut at a space
+    where one is near (English) or between characters (Chinese). Covers every character."""
+    tokens = count_tokens(text[start:end])
+    while tokens > max_tokens:
+        lo, hi = start + 1, end  # largest cut whose prefix fits: binary search on characters
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if count_tokens(text[start:mid]) <= max_tokens:
+                lo = mid
+            else:
+                hi = mid - 1
+        cut = lo
+        space = text.rfind(" ", start + (cut - start) // 2, cut)
+        if space > start:
+            cut = space
+        piece = _trim(text, start, cut)
+        if piece:
+            yield piece[0], piece[1], count_tokens(text[piece[0] : piece[1]])
         start = cut
         while start < end and text[start].isspace():
             start += 1
+        tokens = count_tokens(text[start:end])
     if end > start:
-        yield start, end
+        yield start, end, tokens
 
 
-def chunk_pages(pages: list[str], *, max_chars: int, overlap_chars: int) -> list[ChunkSpec]:
-    """Greedily pack whole sentences up to `max_chars`; each chunk after the first repeats the
-    trailing sentences of the previous one, up to `overlap_chars`, so an answer that straddles a
-    boundary is still found whole in one chunk.
-
-    Chunks never cross a page break: the page is what a citation shows, so a passage must belong to
-    exactly one page.
-    """
+def chunk_document(
+    pages: Sequence[str],
+    headings: Sequence[Heading],
+    *,
+    max_tokens: int,
+    overlap_tokens: int,
+    count_tokens: TokenCounter,
+) -> list[ChunkSpec]:
     text, page_starts = join_pages(pages)
     chunks: list[ChunkSpec] = []
-    for page_number, (page, start) in enumerate(zip(pages, page_starts, strict=True), start=1):
-        for a, b in _pack(list(sentence_spans(page, max_chars)), max_chars, overlap_chars):
+    for section in sections(pages, headings):
+        page = pages[section.page - 1]
+        pieces = [
+            piece
+            for a, b in sentence_spans(page, section.start, section.end)
+            for piece in split_to_budget(page, a, b, max_tokens, count_tokens)
+        ]
+        base = page_starts[section.page - 1]
+        for a, b in _pack(pieces, max_tokens, overlap_tokens):
             chunks.append(
                 ChunkSpec(
-                    text=text[start + a : start + b],
-                    page=page_number,
-                    page_end=page_number,
-                    char_start=start + a,
-                    char_end=start + b,
+                    text=text[base + a : base + b],
+                    section=section.path,
+                    page=section.page,
+                    page_end=section.page,
+                    char_start=base + a,
+                    char_end=base + b,
                 )
             )
     return chunks
 
 
 def _pack(
-    sentences: list[tuple[int, int]], max_chars: int, overlap_chars: int
+    sentences: list[tuple[int, int, int]], max_tokens: int, overlap_tokens: int
 ) -> Iterator[tuple[int, int]]:
     i = 0
     while i < len(sentences):
-        j = i
-        while j + 1 < len(sentences) and sentences[j + 1][1] - sentences[i][0] <= max_chars:
+        j, used = i, sentences[i][2]
+        while j + 1 < len(sentences) and used + sentences[j + 1][2] <= max_tokens:
             j += 1
-        end = sentences[j][1]
-        yield sentences[i][0], end
+            used += sentences[j][2]
+        yield sentences[i][0], sentences[j][1]
         if j + 1 >= len(sentences):
             return
         # Step back over trailing sentences that fit in the overlap, but always move forward.
-        next_i = j + 1
-        while next_i - 1 > i and end - sentences[next_i - 1][0] <= overlap_chars:
+        next_i, overlap = j + 1, 0
+        while next_i - 1 > i and overlap + sentences[next_i - 1][2] <= overlap_tokens:
             next_i -= 1
+            overlap += sentences[next_i][2]
         i = next_i

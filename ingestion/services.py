@@ -1,26 +1,51 @@
-"""Ingestion services: create documents, and turn a stored file into indexed chunks.
+"""Ingestion services: create, ingest, re-index and delete documents.
 
 `document_ingest` is safe to run any number of times for the same document (a Celery redelivery, a
-manual re-run): it always ends with exactly one set of chunks and vectors for the document.
+restarted worker, a manual re-run): it always ends with exactly one set of chunks and vectors.
+Two runs for the same document never overlap: each holds an exclusive lock file for the document
+(released by the kernel if the process dies), and a second run raises DocumentBusy so Celery retries
+it later.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 
-from ingestion.chunking import chunk_pages
+from ingestion.chunking import ChunkSpec, chunk_document
 from ingestion.models import Chunk, Document
-from ingestion.parsers import SUPPORTED_SUFFIXES, ParseError, parse_file
-from retrieval.services import index_replace
+from ingestion.parsers import SUPPORTED_SUFFIXES, ParsedDocument, ParseError, unsupported_message
+from retrieval.services import get_embedder, index_replace
 
 logger = logging.getLogger(__name__)
+State = Document.Status
+
+
+class TransientIngestError(Exception):
+    """Worth retrying later: the document is busy in another run, or the database blinked."""
+
+
+class DocumentBusy(TransientIngestError):
+    pass
+
+
+class DocumentGone(Exception):
+    """The document was deleted while it was being ingested."""
+
+
+class DuplicateDocument(Exception):
+    def __init__(self, existing: Document) -> None:
+        super().__init__(f"Identical to document {existing.pk} ({existing})")
+        self.existing = existing
 
 
 def file_sha256(file: File) -> str:
@@ -35,25 +60,31 @@ def file_sha256(file: File) -> str:
 def validate_upload_name(name: str) -> None:
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
+        raise ValidationError(unsupported_message(suffix))
+
+
+def validate_upload_size(size: int | None) -> None:
+    limit = settings.KBQA_MAX_UPLOAD_MB * 1024 * 1024
+    if size is not None and size > limit:
         raise ValidationError(
-            f"Unsupported file type {suffix or '(none)'!r}; supported: "
-            + ", ".join(sorted(SUPPORTED_SUFFIXES))
+            f"The file is {size / 1024 / 1024:.1f} MB; the upload limit is "
+            f"{settings.KBQA_MAX_UPLOAD_MB} MB."
         )
 
 
 def document_create(
     *, file: File, title: str = "", uploaded_by=None, enqueue: bool = True
 ) -> Document:
-    """Store an upload and, unless the caller ingests it itself, queue it for ingestion once the
-    row is committed."""
+    """Store an upload as `uploaded` and, unless the caller ingests it itself, queue it once the row
+    is committed. Raises DuplicateDocument when a file with the same SHA-256 is already stored."""
     name = Path(file.name or "upload").name
     validate_upload_name(name)
-    document = Document(
-        title=title or Path(name).stem,
-        sha256=file_sha256(file),
-        uploaded_by=uploaded_by,
-        status=Document.Status.QUEUED,
-    )
+    validate_upload_size(file.size)
+    sha256 = file_sha256(file)
+    existing = Document.objects.filter(sha256=sha256).order_by("pk").first()
+    if existing is not None:
+        raise DuplicateDocument(existing)
+    document = Document(title=title or Path(name).stem, sha256=sha256, uploaded_by=uploaded_by)
     document.file.save(name, file, save=False)
     document.save()
     if enqueue:
@@ -62,61 +93,151 @@ def document_create(
 
 
 def document_enqueue(*, document: Document) -> None:
+    """Queue (or re-queue: retry, re-index) ingestion after the current transaction commits."""
     from ingestion.tasks import ingest_document_task
 
     document_id = document.pk
+    Document.objects.filter(pk=document_id).update(status=State.QUEUED, progress=0, error="")
+    document.status, document.progress, document.error = State.QUEUED, 0, ""
     transaction.on_commit(lambda: ingest_document_task.delay(document_id))
 
 
+def documents_recover_interrupted(*, worker: str) -> list[int]:
+    """Re-queue documents that `worker` (a Celery node name) was ingesting when it died.
+
+    Called when a worker starts: a node name is unique among running workers, so a document still
+    marked as being parsed or embedded by this very name lost its worker. (Redis would redeliver the
+    unacked message too, but only after its visibility timeout, an hour by default; the redelivery
+    then re-runs an idempotent ingestion.)
+    """
+    ids = list(
+        Document.objects.filter(
+            worker=worker, status__in=[State.PARSING, State.EMBEDDING]
+        ).values_list("pk", flat=True)
+    )
+    for document in Document.objects.filter(pk__in=ids):
+        logger.warning("Re-queueing document %s interrupted on %s", document.pk, worker)
+        document_enqueue(document=document)
+    return ids
+
+
 def document_delete(*, document: Document) -> None:
-    """Remove a document with its vectors, chunks and stored file."""
-    chunk_ids = list(document.chunks.values_list("id", flat=True))
-    if chunk_ids:
-        index_replace(remove_ids=chunk_ids, add_ids=[], texts=[])
-    storage, name = document.file.storage, document.file.name
-    document.delete()
-    if name:
-        transaction.on_commit(lambda: storage.delete(name))
+    """Remove a document with its chunks, vectors and stored file.
+
+    The row is locked while its chunk ids are read and deleted, and the vectors are removed after
+    the commit: an ingestion that swaps chunks concurrently either ran first (its chunk ids are
+    seen here) or finds the document gone and removes its own vectors.
+    """
+    with transaction.atomic():
+        locked = Document.objects.select_for_update().filter(pk=document.pk).first()
+        if locked is None:
+            return
+        chunk_ids = list(locked.chunks.values_list("id", flat=True))
+        storage, name = locked.file.storage, locked.file.name
+        locked.delete()
+
+    def cleanup() -> None:
+        if chunk_ids:
+            index_replace(remove_ids=chunk_ids, add_ids=[], texts=[])
+        if name:
+            storage.delete(name)
+
+    transaction.on_commit(cleanup)
 
 
-def _set_status(document: Document, status: str, error: str = "", **fields) -> None:
+@contextmanager
+def document_lock(document_id: int) -> Iterator[None]:
+    """An exclusive, non-blocking lock on one document's ingestion, on the shared data volume (the
+    same assumption the FAISS store's write lock makes)."""
+    directory = Path(settings.DATA_DIR) / "locks"
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / f"document-{document_id}.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DocumentBusy(f"Document {document_id} is being ingested by another run") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _set_state(document: Document, status: str, **fields) -> None:
+    """Update the row (not `save()`: the document may have been deleted meanwhile)."""
+    if not Document.objects.filter(pk=document.pk).update(status=status, **fields):
+        raise DocumentGone(document.pk)
     document.status = status
-    document.error = error
     for name, value in fields.items():
         setattr(document, name, value)
-    document.save(update_fields=["status", "error", "updated_at", *fields])
 
 
-def document_ingest(*, document_id: int) -> Document:
-    """Parse, chunk, embed and index one document; ends `ready`, or `failed` with a reason."""
-    document = Document.objects.get(pk=document_id)
-    _set_status(document, Document.Status.PROCESSING)
-    try:
-        parsed = parse_file(Path(document.file.path), name=document.file.name)
-        if parsed.text_chars == 0:
-            raise ParseError(
-                "No text could be extracted from any page (a scanned document without a text "
-                "layer?)."
-            )
-        specs = chunk_pages(
-            parsed.pages,
-            max_chars=settings.KBQA_CHUNK_CHARS,
-            overlap_chars=settings.KBQA_CHUNK_OVERLAP_CHARS,
-        )
-        _replace_chunks(document, specs)
-    except ParseError as exc:
-        _fail(document, str(exc))
-    except FileNotFoundError:
-        _fail(document, "The uploaded file is missing from storage; upload it again.")
-    except Exception as exc:
-        logger.exception("Ingestion of document %s failed", document_id)
-        _fail(document, f"Ingestion failed unexpectedly: {type(exc).__name__}: {exc}")
-    else:
-        _set_status(document, Document.Status.READY, page_count=len(parsed.pages))
+def parse_document(path: Path, *, name: str) -> ParsedDocument:
+    from ingestion.parsers.sandbox import parse_isolated
+
+    return parse_isolated(
+        path,
+        name=name,
+        timeout_s=settings.KBQA_PARSE_TIMEOUT_S,
+        memory_mb=settings.KBQA_PARSE_MEMORY_MB,
+    )
+
+
+def chunk_budget() -> tuple[int, int]:
+    """(max tokens, overlap tokens): the configured budget, capped by what the embedder reads (its
+    limit includes two special tokens)."""
+    max_tokens = min(settings.KBQA_CHUNK_TOKENS, get_embedder().max_tokens - 2)
+    return max_tokens, min(settings.KBQA_CHUNK_OVERLAP_TOKENS, max_tokens // 2)
+
+
+def document_chunk(parsed: ParsedDocument) -> list[ChunkSpec]:
+    max_tokens, overlap_tokens = chunk_budget()
+    return chunk_document(
+        parsed.pages,
+        parsed.headings,
+        max_tokens=max_tokens,
+        overlap_tokens=overlap_tokens,
+        count_tokens=get_embedder().count_tokens,
+    )
+
+
+def document_ingest(*, document_id: int, worker: str = "") -> Document:
+    """Parse, chunk, embed and index one document; ends `indexed`, or `failed` with a reason.
+
+    Raises Document.DoesNotExist when there is no such document, and TransientIngestError when a
+    later retry may succeed.
+    """
+    with document_lock(document_id):
+        document = Document.objects.get(pk=document_id)
+        try:
+            _ingest_steps(document, worker)
+        except DocumentGone:
+            logger.info("Document %s was deleted during ingestion", document_id)
+        except (OperationalError, InterfaceError) as exc:
+            raise TransientIngestError(f"Database unavailable: {exc}") from exc
+        except ParseError as exc:
+            _fail(document, str(exc))
+        except FileNotFoundError:
+            _fail(document, "The uploaded file is missing from storage; upload it again.")
+        except Exception as exc:
+            logger.exception("Ingestion of document %s failed", document_id)
+            _fail(document, f"Ingestion failed unexpectedly: {type(exc).__name__}: {exc}")
     return document
 
 
-def _replace_chunks(document: Document, specs) -> None:
+def _ingest_steps(document: Document, worker: str) -> None:
+    _set_state(document, State.PARSING, progress=0, error="", notes="", worker=worker)
+    parsed = parse_document(Path(document.file.path), name=document.file.name)
+    specs = document_chunk(parsed)
+    if not specs:
+        raise ParseError("The file contains no text.")
+    _set_state(
+        document, State.EMBEDDING, notes="\n".join(parsed.notes), page_count=len(parsed.pages)
+    )
+    _replace_chunks(document, specs)
+    _set_state(document, State.INDEXED, progress=100)
+
+
+def _replace_chunks(document: Document, specs: list[ChunkSpec]) -> None:
     """Swap the document's chunks and vectors. Old vectors go first, so whatever step a crash
     interrupts, a re-run finds only rows whose vectors it can remove and re-add: no vector is ever
     left behind without its chunk."""
@@ -124,12 +245,15 @@ def _replace_chunks(document: Document, specs) -> None:
     if old_ids:
         index_replace(remove_ids=old_ids, add_ids=[], texts=[])
     with transaction.atomic():
+        if not Document.objects.select_for_update().filter(pk=document.pk).exists():
+            raise DocumentGone(document.pk)
         document.chunks.all().delete()
         chunks = Chunk.objects.bulk_create(
             Chunk(
                 document=document,
                 ordinal=ordinal,
                 text=spec.text,
+                section=spec.section[:1000],
                 page=spec.page,
                 page_end=spec.page_end,
                 char_start=spec.char_start,
@@ -137,11 +261,52 @@ def _replace_chunks(document: Document, specs) -> None:
             )
             for ordinal, spec in enumerate(specs)
         )
+    ids = [chunk.pk for chunk in chunks]
+
+    def on_progress(done: int, total: int) -> None:
+        Document.objects.filter(pk=document.pk).update(progress=min(99, done * 100 // total))
+
     index_replace(
-        remove_ids=[], add_ids=[chunk.pk for chunk in chunks], texts=[c.text for c in chunks]
+        remove_ids=[], add_ids=ids, texts=[c.text for c in chunks], on_progress=on_progress
     )
+    if not Document.objects.filter(pk=document.pk).exists():
+        # Deleted while embedding: its delete removed only the vectors it could see.
+        index_replace(remove_ids=ids, add_ids=[], texts=[])
+        raise DocumentGone(document.pk)
+
+
+def document_mark_failed(*, document_id: int, reason: str) -> None:
+    document = Document.objects.filter(pk=document_id).first()
+    if document is not None:
+        _fail(document, reason)
 
 
 def _fail(document: Document, reason: str) -> None:
+    """A failed document is not searchable: its chunks and vectors go, its reason stays."""
     logger.warning("Document %s failed: %s", document.pk, reason)
-    _set_status(document, Document.Status.FAILED, error=reason)
+    chunk_ids = list(document.chunks.values_list("id", flat=True))
+    if chunk_ids:
+        try:
+            index_replace(remove_ids=chunk_ids, add_ids=[], texts=[])
+            document.chunks.all().delete()
+        except Exception:
+            logger.exception("Could not remove the vectors of failed document %s", document.pk)
+    try:
+        _set_state(document, State.FAILED, error=reason, progress=0)
+    except DocumentGone:
+        pass
+
+
+def index_rebuild_from_database(*, on_progress=None) -> int:
+    """Rebuild the vector index from the chunks of indexed documents; returns the vector count."""
+    from retrieval.services import index_rebuild
+
+    rows = list(
+        Chunk.objects.filter(document__status=State.INDEXED)
+        .order_by("pk")
+        .values_list("pk", "text")
+    )
+    index_rebuild(
+        ids=[pk for pk, _ in rows], texts=[text for _, text in rows], on_progress=on_progress
+    )
+    return len(rows)

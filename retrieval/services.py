@@ -52,6 +52,21 @@ def index_replace(
     )
 
 
+def index_rebuild(
+    *, ids: Sequence[int], texts: Sequence[str], on_progress: ProgressCallback | None = None
+) -> None:
+    """Re-embed every chunk with the configured embedder and publish a fresh index in one step
+    (`manage.py rebuild_index`): the way out after changing the embedding model."""
+    embedder = get_embedder()
+    batches = []
+    for start in range(0, len(texts), EMBED_BATCH):
+        batches.append(embedder.embed_documents(texts[start : start + EMBED_BATCH]))
+        if on_progress:
+            on_progress(min(start + EMBED_BATCH, len(texts)), len(texts))
+    vectors = np.concatenate(batches) if batches else None
+    get_index().rebuild(model=embedder.name, ids=list(ids), vectors=vectors)
+
+
 def vector_search(*, query: str, k: int) -> list[VectorHit]:
     embedder = get_embedder()
     return get_index().search(model=embedder.name, vector=embedder.embed_query(query), k=k)

@@ -154,11 +154,11 @@ def admin_api(admin_user):
 
 
 def wait_for_status(client, document_id: int, timeout: float = 600) -> dict:
-    """Poll the status endpoint until the document leaves queued/processing."""
+    """Poll the status endpoint until the document reaches indexed or failed."""
     deadline = time.monotonic() + timeout
     while True:
         body = client.get(f"/api/v1/documents/{document_id}/").json()
-        if body["status"] in ("ready", "failed") or time.monotonic() > deadline:
+        if body["status"] in ("indexed", "failed") or time.monotonic() > deadline:
             return body
         time.sleep(0.5)
 

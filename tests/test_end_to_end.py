@@ -32,7 +32,7 @@ def upload(client, path: Path) -> int:
 def test_real_pdf_upload_to_cited_answer(redis_worker, admin_api, shared_docs: Path):
     document_id = upload(admin_api, shared_docs / "en" / "fhs-3.0.pdf")
     status = wait_for_status(admin_api, document_id)
-    assert status["status"] == "ready", (status, redis_worker.output())
+    assert status["status"] == "indexed", (status, redis_worker.output())
     assert status["page_count"] == 50
     assert status["chunk_count"] > 50
 
@@ -59,7 +59,7 @@ def test_corrupt_pdf_fails_with_a_message_and_the_worker_keeps_going(
     bad_status = wait_for_status(admin_api, bad)
     assert bad_status["status"] == "failed"
     assert "not a readable PDF" in bad_status["error"]
-    assert wait_for_status(admin_api, good)["status"] == "ready"
+    assert wait_for_status(admin_api, good)["status"] == "indexed"
     assert redis_worker.process.poll() is None
 
 
@@ -80,10 +80,10 @@ def test_file_system_broker_needs_no_server(tmp_path: Path, handbook_pdf: Path):
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             document.refresh_from_db()
-            if document.status in (Document.Status.READY, Document.Status.FAILED):
+            if document.status in (Document.Status.INDEXED, Document.Status.FAILED):
                 break
             time.sleep(0.5)
-        assert document.status == Document.Status.READY, (document.error, worker.output())
+        assert document.status == Document.Status.INDEXED, (document.error, worker.output())
         assert document.chunks.filter(page=2, text__contains="Zorblax").exists()
     finally:
         stop_worker(worker)

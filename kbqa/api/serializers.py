@@ -3,7 +3,6 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ingestion.models import Document
-from ingestion.services import validate_upload_name
 
 
 class AskSerializer(serializers.Serializer):
@@ -11,12 +10,15 @@ class AskSerializer(serializers.Serializer):
 
 
 class DocumentUploadSerializer(serializers.Serializer):
-    file = serializers.FileField()
+    """One or more `file` parts (documents or ZIP archives); `title` names a single document."""
+
+    file = serializers.ListField(child=serializers.FileField(), allow_empty=False)
     title = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
-    def validate_file(self, upload):
-        validate_upload_name(upload.name)
-        return upload
+    def to_internal_value(self, data):
+        if hasattr(data, "getlist"):
+            data = {"file": data.getlist("file"), "title": data.get("title", "")}
+        return super().to_internal_value(data)
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -28,7 +30,9 @@ class DocumentSerializer(serializers.ModelSerializer):
             "id",
             "title",
             "status",
+            "progress",
             "error",
+            "notes",
             "page_count",
             "chunk_count",
             "sha256",

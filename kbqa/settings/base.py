@@ -131,7 +131,11 @@ REDIS_URL = env_str("REDIS_URL")
 BROKER_DIR = DATA_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+    # An unacknowledged task (its worker died) is redelivered after this many seconds; workers
+    # also re-queue their own interrupted documents when they start (ingestion.tasks).
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+        "visibility_timeout": env_int("KBQA_BROKER_VISIBILITY_TIMEOUT", 3600)
+    }
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -172,8 +176,19 @@ KBQA_LLM = {
     },
 }
 KBQA_TOP_K = env_int("KBQA_TOP_K", 4)
-KBQA_CHUNK_CHARS = env_int("KBQA_CHUNK_CHARS", 800)
-KBQA_CHUNK_OVERLAP_CHARS = env_int("KBQA_CHUNK_OVERLAP_CHARS", 120)
+
+# --- ingestion (see README, "Ingestion") ----------------------------------------------------------
+# Chunk budget in the embedding model's tokens (capped by what the model reads), and overlap.
+KBQA_CHUNK_TOKENS = env_int("KBQA_CHUNK_TOKENS", 200)
+KBQA_CHUNK_OVERLAP_TOKENS = env_int("KBQA_CHUNK_OVERLAP_TOKENS", 40)
+KBQA_MAX_UPLOAD_MB = env_int("KBQA_MAX_UPLOAD_MB", 100)  # per file, also per file inside a ZIP
+KBQA_ZIP_MAX_FILES = env_int("KBQA_ZIP_MAX_FILES", 500)
+KBQA_ZIP_MAX_TOTAL_MB = env_int("KBQA_ZIP_MAX_TOTAL_MB", 1024)
+KBQA_ZIP_MAX_RATIO = env_int("KBQA_ZIP_MAX_RATIO", 100)  # uncompressed:compressed, per member
+# Parsing runs in a child process, killed past these limits (a file built to hang the parser).
+KBQA_PARSE_TIMEOUT_S = env_int("KBQA_PARSE_TIMEOUT_S", 300)
+KBQA_PARSE_MEMORY_MB = env_int("KBQA_PARSE_MEMORY_MB", 2048)
+DATA_UPLOAD_MAX_NUMBER_FILES = KBQA_ZIP_MAX_FILES
 
 LOGGING = {
     "version": 1,

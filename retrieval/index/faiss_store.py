@@ -100,6 +100,45 @@ class FaissIndexStore(VectorIndex):
                 index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), add)
             self._publish(index, meta, model, index.d)
 
+    def rebuild(self, *, model: str, ids, vectors: np.ndarray | None) -> None:
+        """Replace the whole index with `ids`/`vectors`, whatever model built the old one (the way
+        out of an IndexMismatch). Readers see the old index until the new one is published."""
+        import faiss
+
+        add = np.asarray(ids, dtype=np.int64)
+        with self._exclusive():
+            meta = self._read_meta()
+            if vectors is None or len(add) == 0:
+                dimension = meta["dimension"] if meta["model"] == model else None
+                if dimension is None:
+                    self._publish_empty(meta)
+                    return
+            else:
+                dimension = int(vectors.shape[1])
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+            if len(add):
+                index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), add)
+            self._publish(index, meta, model, dimension)
+
+    def _publish_empty(self, old_meta: dict) -> None:
+        meta = {"version": int(old_meta["version"]) + 1, "file": None, "model": None,
+                "dimension": None}  # fmt: skip
+        tmp_meta = self.path / f".{CURRENT}.tmp"
+        tmp_meta.write_text(json.dumps(meta))
+        os.replace(tmp_meta, self.path / CURRENT)
+        for old in self.path.glob("index-*.faiss"):
+            old.unlink(missing_ok=True)
+
+    def describe(self) -> dict:
+        """The published version's model, dimension and vector count, for consistency checks."""
+        index, meta = self._current()
+        return {
+            "version": meta.get("version", 0),
+            "model": meta.get("model"),
+            "dimension": meta.get("dimension"),
+            "count": 0 if index is None else int(index.ntotal),
+        }
+
     def _publish(self, index, old_meta: dict, model: str, dimension: int) -> None:
         import faiss
 

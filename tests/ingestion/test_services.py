@@ -10,7 +10,7 @@ from ingestion.services import document_create, document_delete, document_ingest
 
 def test_ingest_pdf_gives_chunks_with_pages_and_vectors(ingested_handbook, isolated_index):
     document = ingested_handbook
-    assert document.status == Document.Status.READY, document.error
+    assert document.status == Document.Status.INDEXED, document.error
     assert document.page_count == 3
     chunks = list(document.chunks.all())
     assert chunks
@@ -21,7 +21,7 @@ def test_ingest_pdf_gives_chunks_with_pages_and_vectors(ingested_handbook, isola
 def test_ingesting_again_keeps_exactly_one_set(ingested_handbook, isolated_index):
     first = sorted(ingested_handbook.chunks.values_list("text", flat=True))
     document = document_ingest(document_id=ingested_handbook.pk)
-    assert document.status == Document.Status.READY
+    assert document.status == Document.Status.INDEXED
     assert sorted(document.chunks.values_list("text", flat=True)) == first
     assert sorted(isolated_index.ids().tolist()) == sorted(
         document.chunks.values_list("pk", flat=True)

@@ -1,0 +1,120 @@
+"""PDF text per page (pypdf), headings from the document outline, and pages with no text layer."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from ingestion.parsers import Heading, ParsedDocument, ParseError
+
+logger = logging.getLogger(__name__)
+
+ENCRYPTED = "The PDF is password-protected; upload an unencrypted copy."
+
+
+def parse_pdf(path: Path) -> ParsedDocument:
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PyPdfError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            # Owner-password-only PDFs open with an empty user password; others cannot be read.
+            try:
+                if not reader.decrypt(""):
+                    raise ParseError(ENCRYPTED)
+            except (FileNotDecryptedError, NotImplementedError) as exc:
+                raise ParseError(ENCRYPTED) from exc
+        pages = [(page.extract_text() or "") for page in reader.pages]
+    except ParseError:
+        raise
+    except FileNotDecryptedError as exc:
+        raise ParseError(ENCRYPTED) from exc
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        logger.info("PDF parse failed for %s: %r", path, exc)
+        raise ParseError(f"The file is not a readable PDF ({exc}).") from exc
+    if not pages:
+        raise ParseError("The PDF has no pages.")
+    blank = [number for number, text in enumerate(pages, start=1) if not text.strip()]
+    if len(blank) == len(pages):
+        raise ParseError(
+            f"No text could be extracted: {pages_phrase(blank)} no text layer (scanned?)."
+        )
+    notes = [f"{pages_phrase(blank)} no text layer (scanned?)"] if blank else []
+    headings = _outline_headings(reader, pages) or numbered_headings(pages)
+    return ParsedDocument(pages=pages, headings=headings, notes=notes)
+
+
+def pages_phrase(numbers: list[int]) -> str:
+    """ "page 3 has" / "pages 1–4, 7 have": consecutive pages collapse into ranges."""
+    ranges: list[list[int]] = []
+    for n in numbers:
+        if ranges and n == ranges[-1][1] + 1:
+            ranges[-1][1] = n
+        else:
+            ranges.append([n, n])
+    text = ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in ranges)
+    return f"page {text} has" if len(numbers) == 1 else f"pages {text} have"
+
+
+def _outline_headings(reader, pages: list[str]) -> list[Heading]:
+    """Bookmarks become headings: each is placed where its title appears on its target page, or at
+    the top of that page when the title is not found in the extracted text."""
+    headings: list[Heading] = []
+
+    def walk(items, level: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, level + 1)
+                continue
+            title = " ".join(str(getattr(item, "title", "") or "").split())
+            try:
+                index = reader.get_destination_page_number(item)
+            except Exception:  # a broken bookmark should not cost the document
+                continue
+            if not title or index is None or not 0 <= index < len(pages):
+                continue
+            headings.append(Heading(index + 1, _find(pages[index], title), level, title))
+
+    try:
+        walk(reader.outline, 1)
+    except Exception as exc:
+        logger.info("Ignoring an unreadable PDF outline: %r", exc)
+        return []
+    return sorted(headings, key=lambda h: (h.page, h.offset))
+
+
+def _find(page: str, title: str) -> int:
+    words = title.split()[:12]
+    pattern = r"\s*".join(re.escape(word) for word in words)
+    match = re.search(pattern, page, re.IGNORECASE)  # small caps extract as capitals
+    return match.start() if match else 0
+
+
+_TOC_LEADER = re.compile(r"(?:\.\s?){4,}|…{2,}")
+_NUMBERED = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\.?[ \t]+(\S[^\n]{0,100})$", re.MULTILINE)
+
+
+def numbered_headings(pages: list[str]) -> list[Heading]:
+    """Without an outline, lines like "3.11. /media : Mount point" are headings when their numbers
+    keep increasing through the document; numbered list items restart at 1 and so are left out."""
+    headings: list[Heading] = []
+    last: tuple[int, ...] = ()
+    for page_number, page in enumerate(pages, start=1):
+        for match in _NUMBERED.finditer(page):
+            title = match.group(2).strip()
+            if (
+                title[-1] in ".,;:。，；："
+                or not any(ch.isalpha() for ch in title)
+                or _TOC_LEADER.search(title)  # a table-of-contents line, not the heading
+            ):
+                continue
+            number = tuple(int(part) for part in match.group(1).split("."))
+            if number <= last or (len(number) == 1 and last and number[0] != last[0] + 1):
+                continue
+            last = number
+            headings.append(
+                Heading(page_number, match.start(), len(number), f"{match.group(1)} {title}")
+            )
+    return headings
