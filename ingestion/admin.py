@@ -29,7 +29,9 @@ class MultipleFileField(forms.FileField):
     def clean(self, data, initial=None):
         single = super().clean
         return (
-            [single(item, initial) for item in data] if isinstance(data, list) else [single(data, initial)]
+            [single(item, initial) for item in data]
+            if isinstance(data, list)
+            else [single(data, initial)]
         )
 
 
