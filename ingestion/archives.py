@@ -56,14 +56,15 @@ def extract_members(archive_file: IO[bytes], limits: ArchiveLimits) -> list[Memb
     except (zipfile.BadZipFile, OSError) as exc:
         raise UnsafeArchive(f"The ZIP archive is not readable ({exc}).") from exc
     with archive:
+        for info in archive.infolist():
+            if _unsafe_name(info.filename):
+                raise UnsafeArchive(f"The archive has an unsafe path {info.filename!r}; refused.")
         infos = [i for i in archive.infolist() if not i.is_dir() and not _skipped(i.filename)]
         if len(infos) > limits.max_files:
             raise UnsafeArchive(
                 f"The archive holds {len(infos)} files; the limit is {limits.max_files}."
             )
         for info in infos:
-            if _unsafe_name(info.filename):
-                raise UnsafeArchive(f"The archive has an unsafe path {info.filename!r}; refused.")
             if info.flag_bits & 0x1:
                 raise UnsafeArchive("The archive is password-protected; upload it unencrypted.")
             ratio = info.file_size / max(info.compress_size, 1)

@@ -2,20 +2,58 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.core.files import File
+import pytest
 
+import ingestion.services as services
 from ingestion.models import Document
-from ingestion.services import document_create, document_delete, document_ingest
+from ingestion.services import (
+    DocumentBusy,
+    DuplicateDocument,
+    document_delete,
+    document_enqueue,
+    document_ingest,
+    document_lock,
+    documents_recover_interrupted,
+)
+from tests.fixtures.office import make_docx
+from tests.fixtures.pdf import make_pdf
+from tests.ingestion.helpers import create, ingest
 
 
 def test_ingest_pdf_gives_chunks_with_pages_and_vectors(ingested_handbook, isolated_index):
     document = ingested_handbook
     assert document.status == Document.Status.INDEXED, document.error
+    assert document.progress == 100
     assert document.page_count == 3
     chunks = list(document.chunks.all())
-    assert chunks
     assert any(c.page == 2 and "Zorblax" in c.text for c in chunks)
     assert sorted(isolated_index.ids().tolist()) == sorted(c.pk for c in chunks)
+
+
+def test_states_go_uploaded_parsing_embedding_indexed(
+    db, handbook_pdf, isolated_index, monkeypatch
+):
+    seen = []
+    real = services._set_state
+
+    def record(document, status, **fields):
+        seen.append(status)
+        real(document, status, **fields)
+
+    monkeypatch.setattr(services, "_set_state", record)
+    document = create(handbook_pdf)
+    assert document.status == Document.Status.UPLOADED
+    document_ingest(document_id=document.pk)
+    assert seen == ["parsing", "embedding", "indexed"]
+
+
+def test_docx_chunks_store_their_section_path(db, tmp_path: Path, isolated_index):
+    document = ingest(make_docx(tmp_path / "handbook.docx"))
+    assert document.status == Document.Status.INDEXED, document.error
+    chunk = document.chunks.get(text__contains="25 days of annual leave")
+    assert chunk.section == "3 Leave > 3.2 Annual leave"
+    assert "- Book leave two weeks ahead" in chunk.text
+    assert document.chunks.get(text__contains="Economy").section == "4 Travel"
 
 
 def test_ingesting_again_keeps_exactly_one_set(ingested_handbook, isolated_index):
@@ -28,7 +66,19 @@ def test_ingesting_again_keeps_exactly_one_set(ingested_handbook, isolated_index
     )
 
 
-def test_delete_removes_chunks_and_vectors(
+def test_a_second_run_for_the_same_document_is_refused_while_one_runs(ingested_handbook):
+    with document_lock(ingested_handbook.pk), pytest.raises(DocumentBusy):
+        document_ingest(document_id=ingested_handbook.pk)
+
+
+def test_identical_file_is_not_stored_twice(ingested_handbook, handbook_pdf):
+    with pytest.raises(DuplicateDocument) as caught:
+        create(handbook_pdf, name="copy-with-another-name.pdf")
+    assert caught.value.existing == ingested_handbook
+    assert Document.objects.count() == 1
+
+
+def test_delete_removes_chunks_vectors_and_file(
     ingested_handbook, isolated_index, django_capture_on_commit_callbacks
 ):
     file_path = Path(ingested_handbook.file.path)
@@ -39,24 +89,42 @@ def test_delete_removes_chunks_and_vectors(
     assert not file_path.exists()
 
 
-def test_corrupt_pdf_ends_failed_with_reason(db, tmp_path: Path, isolated_index):
-    path = tmp_path / "corrupt.pdf"
-    path.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntruncated")
-    with path.open("rb") as handle:
-        document = document_create(file=File(handle, name=path.name), enqueue=False)
-    document = document_ingest(document_id=document.pk)
+def test_reindex_replaces_chunks_and_vectors_without_orphans(
+    ingested_handbook, isolated_index, django_capture_on_commit_callbacks
+):
+    old_ids = set(ingested_handbook.chunks.values_list("pk", flat=True))
+    with django_capture_on_commit_callbacks(execute=False):
+        document_enqueue(document=ingested_handbook)  # the task itself is not run here
+    assert Document.objects.get(pk=ingested_handbook.pk).status == Document.Status.QUEUED
+    document = document_ingest(document_id=ingested_handbook.pk)
+    new_ids = set(document.chunks.values_list("pk", flat=True))
+    assert document.status == Document.Status.INDEXED
+    assert not old_ids & new_ids
+    assert set(isolated_index.ids().tolist()) == new_ids
+
+
+def test_failure_on_reindex_removes_the_old_chunks_and_vectors(ingested_handbook, isolated_index):
+    Path(ingested_handbook.file.path).write_bytes(b"%PDF-1.4 now broken")
+    document = document_ingest(document_id=ingested_handbook.pk)
     assert document.status == Document.Status.FAILED
     assert "not a readable PDF" in document.error
     assert not document.chunks.exists()
     assert isolated_index.count() == 0
 
 
-def test_pdf_without_text_fails_and_says_why(db, tmp_path: Path, isolated_index):
-    from tests.fixtures.pdf import make_pdf
+def test_pdf_pages_without_text_are_noted_on_the_document(db, tmp_path: Path, isolated_index):
+    document = ingest(make_pdf(tmp_path / "partly-scanned.pdf", [["Readable page one."], []]))
+    assert document.status == Document.Status.INDEXED
+    assert document.notes == "page 2 has no text layer (scanned?)"
 
-    path = make_pdf(tmp_path / "blank.pdf", [[], []])
-    with path.open("rb") as handle:
-        document = document_create(file=File(handle, name=path.name), enqueue=False)
-    document = document_ingest(document_id=document.pk)
-    assert document.status == Document.Status.FAILED
-    assert "No text could be extracted" in document.error
+
+def test_worker_start_requeues_its_interrupted_documents(
+    ingested_handbook, django_capture_on_commit_callbacks
+):
+    Document.objects.filter(pk=ingested_handbook.pk).update(
+        status=Document.Status.EMBEDDING, worker="celery@a"
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        assert documents_recover_interrupted(worker="celery@b") == []
+        assert documents_recover_interrupted(worker="celery@a") == [ingested_handbook.pk]
+    assert Document.objects.get(pk=ingested_handbook.pk).status == Document.Status.QUEUED
