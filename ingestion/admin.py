@@ -24,6 +24,7 @@ class MultipleFileInput(forms.ClearableFileInput):
 class MultipleFileField(forms.FileField):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("allow_empty_file", True)  # refused per file by the upload service
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):

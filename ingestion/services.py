@@ -65,6 +65,8 @@ def validate_upload_name(name: str) -> None:
 
 def validate_upload_size(size: int | None) -> None:
     limit = settings.KBQA_MAX_UPLOAD_MB * 1024 * 1024
+    if size == 0:
+        raise ValidationError("The file is empty (0 bytes).")
     if size is not None and size > limit:
         raise ValidationError(
             f"The file is {size / 1024 / 1024:.1f} MB; the upload limit is "

@@ -125,14 +125,18 @@ def stop_worker(worker: WorkerProcess) -> None:
         worker.process.wait()
 
 
-@pytest.fixture
-def redis_worker(tmp_path: Path) -> Iterator[WorkerProcess]:
-    """A worker consuming from Redis at REDIS_URL (bin/test sets it to 127.0.0.1:6379)."""
+def require_redis() -> None:
     url = settings.CELERY_BROKER_URL
     if not url.startswith("redis://"):
         pytest.skip("REDIS_URL is not set: the Redis-broker tests run under bin/test")
     if not _reachable("127.0.0.1", 6379):
         pytest.skip("Redis is not reachable at 127.0.0.1:6379")
+
+
+@pytest.fixture
+def redis_worker(tmp_path: Path) -> Iterator[WorkerProcess]:
+    """A worker consuming from Redis at REDIS_URL (bin/test sets it to 127.0.0.1:6379)."""
+    require_redis()
     worker = start_worker(tmp_path, broker_env={})
     yield worker
     stop_worker(worker)

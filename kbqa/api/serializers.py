@@ -12,7 +12,9 @@ class AskSerializer(serializers.Serializer):
 class DocumentUploadSerializer(serializers.Serializer):
     """One or more `file` parts (documents or ZIP archives); `title` names a single document."""
 
-    file = serializers.ListField(child=serializers.FileField(), allow_empty=False)
+    file = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True), allow_empty=False
+    )  # an empty file is refused by the upload service, per file, with the rest going ahead
     title = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
     def to_internal_value(self, data):

@@ -164,7 +164,7 @@ KBQA_EMBEDDER = {
 }
 KBQA_INDEX = {
     "BACKEND": "retrieval.index.faiss_store.FaissIndexStore",
-    "OPTIONS": {"path": str(DATA_DIR / "index")},
+    "OPTIONS": {"path": env_str("KBQA_INDEX_DIR", str(DATA_DIR / "index"))},
 }
 KBQA_LLM = {
     "BACKEND": "llm.backends.llama_cpp.LlamaCppBackend",
