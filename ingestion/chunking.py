@@ -86,18 +86,31 @@ def sections(pages: Sequence[str], headings: Sequence[Heading]) -> list[Section]
     return out
 
 
-def sentence_spans(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
-    """(start, end) of each sentence of text[start:end], whitespace trimmed."""
+def sentence_spans(
+    text: str, max_chars: int | None = None, *, start: int = 0, end: int | None = None
+) -> Iterator[tuple[int, int]]:
+    """(start, end) of each sentence of text[start:end], whitespace trimmed; with `max_chars`, a
+    longer sentence is cut into pieces at spaces (llm.citations splits answers this way)."""
     end = len(text) if end is None else end
     position = start
-    for match in _SENTENCE_END.finditer(text, start, end):
-        span = _trim(text, position, match.end())
-        if span:
-            yield span
-        position = match.end()
-    span = _trim(text, position, end)
-    if span:
-        yield span
+    bounds = [m.end() for m in _SENTENCE_END.finditer(text, start, end)] + [end]
+    for bound in bounds:
+        span = _trim(text, position, bound)
+        position = bound
+        if span is None:
+            continue
+        a, b = span
+        while max_chars and b - a > max_chars:
+            cut = text.rfind(" ", a + max_chars // 2, a + max_chars)
+            cut = cut if cut > a else a + max_chars
+            piece = _trim(text, a, cut)
+            if piece:
+                yield piece
+            a = cut
+            while a < b and text[a].isspace():
+                a += 1
+        if b > a:
+            yield a, b
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -151,7 +164,7 @@ def chunk_document(
         page = pages[section.page - 1]
         pieces = [
             piece
-            for a, b in sentence_spans(page, section.start, section.end)
+            for a, b in sentence_spans(page, start=section.start, end=section.end)
             for piece in split_to_budget(page, a, b, max_tokens, count_tokens)
         ]
         base = page_starts[section.page - 1]

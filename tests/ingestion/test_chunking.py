@@ -163,3 +163,13 @@ def test_real_chinese_pdf_uses_its_outline(shared_docs: Path, count_tokens):
     assert about[0].section.endswith("1 CTeX 是干什么的？"), about[0].section
     for chunk in chunks:
         assert count_tokens(chunk.text) <= 200
+
+
+def test_sentence_spans_with_a_character_limit_cut_long_sentences_at_spaces():
+    sentence = " ".join(f"word{i}" for i in range(100))
+    text = sentence + ". Short one."
+    spans = list(sentence_spans(text, max_chars=120))
+    assert all(b - a <= 120 for a, b in spans)
+    assert len(spans) > 3
+    assert squash("".join(text[a:b] for a, b in spans[:-1])) == squash(sentence + ".")
+    assert text[slice(*spans[-1])] == "Short one."

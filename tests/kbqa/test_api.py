@@ -67,3 +67,35 @@ def test_ask_answers_with_citations(ingested_handbook, admin_api):
     assert any(
         c["document_id"] == ingested_handbook.pk and c["page"] == 2 for c in data["citations"]
     )
+
+
+@pytest.mark.django_db
+def test_upload_of_an_identical_file_says_which_document_it_matches(admin_api, handbook_pdf):
+    with handbook_pdf.open("rb") as handle:
+        first = admin_api.post("/api/v1/documents/", {"file": handle}, format="multipart")
+    assert first.status_code == 201
+    assert first.json()["status"] == "queued"
+    with handbook_pdf.open("rb") as handle:
+        again = admin_api.post("/api/v1/documents/", {"file": handle}, format="multipart")
+    assert again.status_code == 409
+    assert again.json()["document"]["id"] == first.json()["id"]
+    assert Document.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_upload_of_several_files_reports_each(admin_api, handbook_pdf):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    files = [
+        SimpleUploadedFile("a.txt", b"Alpha."),
+        SimpleUploadedFile("b.md", b"# Beta"),
+        SimpleUploadedFile("a-copy.txt", b"Alpha."),
+        SimpleUploadedFile("c.exe", b"MZ"),
+    ]
+    response = admin_api.post("/api/v1/documents/", {"file": files}, format="multipart")
+    assert response.status_code == 201
+    body = response.json()
+    assert [d["title"] for d in body["created"]] == ["a", "b"]
+    assert body["duplicates"][0]["file"] == "a-copy.txt"
+    assert body["duplicates"][0]["document"]["title"] == "a"
+    assert body["rejected"][0]["file"] == "c.exe"
