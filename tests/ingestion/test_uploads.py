@@ -40,11 +40,12 @@ def test_several_files_and_a_zip_in_one_upload(handbook_pdf: Path):
         named(b"Plain note.", "note.txt"),
         named(archive, "bundle.zip"),
     )
-    assert sorted(d.file.name.rsplit("/", 1)[-1] for d in result.created) == [
-        "handbook.pdf",
-        "leave.md",
-        "note.txt",
-        "travel.txt",
+    assert sorted(d.title for d in result.created) == ["handbook", "leave", "note", "travel"]
+    assert sorted(Path(d.file.name).suffix for d in result.created) == [
+        ".md",
+        ".pdf",
+        ".txt",
+        ".txt",
     ]
     assert result.duplicates == [] and result.rejected == []
     assert all(d.status == Document.Status.UPLOADED for d in result.created)
