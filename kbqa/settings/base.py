@@ -160,8 +160,34 @@ KBQA_EMBEDDER = {
 }
 KBQA_INDEX = {
     "BACKEND": "retrieval.index.faiss_store.FaissIndexStore",
-    "OPTIONS": {"path": str(DATA_DIR / "index")},
+    "OPTIONS": {
+        "path": str(DATA_DIR / "index"),
+        # Exact search up to this many vectors; beyond, IVF (see retrieval/index/faiss_store.py).
+        "flat_max": env_int("KBQA_INDEX_FLAT_MAX", 100_000),
+        "ivf": env_str("KBQA_INDEX_IVF", "SQ8"),
+        "nprobe": env_int("KBQA_INDEX_NPROBE", 32),
+    },
 }
+KBQA_LEXICAL_INDEX = {
+    "BACKEND": "retrieval.lexical.bm25_store.BM25Store",
+    "OPTIONS": {"path": str(DATA_DIR / "bm25")},
+}
+# Optional cross-encoder reranker: set KBQA_RERANKER_MODEL to a local model directory.
+KBQA_RERANKER = (
+    {
+        "BACKEND": "retrieval.rerankers.cross_encoder.CrossEncoderReranker",
+        "OPTIONS": {
+            "model": env_str("KBQA_RERANKER_MODEL"),
+            "top_n": env_int("KBQA_RERANKER_TOP_N", 20),
+        },
+    }
+    if env_str("KBQA_RERANKER_MODEL")
+    else None
+)
+# Hybrid search tuning (retrieval.retriever.Retriever keyword arguments).
+KBQA_SEARCH = {"depth": 50, "rrf_k": 60, "dedupe_threshold": 0.85}
+# Dotted path to `(user) -> iterable of readable chunk ids | None`, applied inside every search.
+KBQA_ACCESS_FILTER = env_str("KBQA_ACCESS_FILTER") or None
 KBQA_LLM = {
     "BACKEND": "llm.backends.llama_cpp.LlamaCppBackend",
     "OPTIONS": {
