@@ -10,6 +10,14 @@ class AskSerializer(serializers.Serializer):
     question = serializers.CharField(max_length=2000, trim_whitespace=True)
 
 
+class SearchSerializer(serializers.Serializer):
+    query = serializers.CharField(max_length=2000, trim_whitespace=True)
+    k = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    document_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, allow_empty=False
+    )
+
+
 class DocumentUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
     title = serializers.CharField(max_length=500, required=False, allow_blank=True)

