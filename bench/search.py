@@ -29,7 +29,9 @@ def clustered(n: int, dim: int, centers: np.ndarray, rng: np.random.Generator) -
     for start in range(0, n, 100_000):
         m = min(100_000, n - start)
         picks = rng.integers(0, len(centers), m)
-        block = centers[picks] + 0.6 * rng.standard_normal((m, dim), dtype=np.float32) / np.sqrt(dim)
+        block = centers[picks] + 0.6 * rng.standard_normal((m, dim), dtype=np.float32) / np.sqrt(
+            dim
+        )
         out[start : start + m] = block / np.linalg.norm(block, axis=1, keepdims=True)
     return out
 
@@ -39,7 +41,9 @@ def rss_mb() -> float:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def timed_queries(index, queries: np.ndarray, k: int, params=None) -> tuple[np.ndarray, list[float]]:
+def timed_queries(
+    index, queries: np.ndarray, k: int, params=None
+) -> tuple[np.ndarray, list[float]]:
     ids, latencies = [], []
     for q in queries:
         begin = time.perf_counter()
@@ -50,7 +54,9 @@ def timed_queries(index, queries: np.ndarray, k: int, params=None) -> tuple[np.n
 
 
 def recall(found: np.ndarray, exact: np.ndarray) -> float:
-    return float(np.mean([len(set(f) & set(e)) / len(e) for f, e in zip(found, exact, strict=True)]))
+    return float(
+        np.mean([len(set(f) & set(e)) / len(e) for f, e in zip(found, exact, strict=True)])
+    )
 
 
 def main() -> None:

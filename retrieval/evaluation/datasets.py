@@ -49,7 +49,9 @@ def load_dataset(path: Path, *, limit: int | None = None) -> Dataset:
     path = Path(path)
     if not (path / "queries.jsonl").is_file():
         raise DatasetError(f"{path} has no queries.jsonl: not an evaluation set")
-    meta = json.loads((path / "dataset.json").read_text()) if (path / "dataset.json").is_file() else {}
+    meta = (
+        json.loads((path / "dataset.json").read_text()) if (path / "dataset.json").is_file() else {}
+    )
     kind = "files" if meta.get("kind") == "files" else "passages"
     dataset = Dataset(name=meta.get("name", path.name), kind=kind)
     rows = _jsonl(path / "queries.jsonl")

@@ -38,7 +38,11 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def summarise(ranked_lists: Sequence[Sequence[frozenset]], golds: Sequence[frozenset], latencies_ms: Sequence[float]) -> dict:
+def summarise(
+    ranked_lists: Sequence[Sequence[frozenset]],
+    golds: Sequence[frozenset],
+    latencies_ms: Sequence[float],
+) -> dict:
     n = len(golds)
     ranks = [first_hit_rank(r, g) for r, g in zip(ranked_lists, golds, strict=True)]
 
@@ -50,7 +54,9 @@ def summarise(ranked_lists: Sequence[Sequence[frozenset]], golds: Sequence[froze
         "recall@5": recall(5),
         "recall@10": recall(10),
         "mrr@10": sum(1.0 / r for r in ranks if r is not None and r <= 10) / n if n else 0.0,
-        "ndcg@10": sum(ndcg_at(r, g) for r, g in zip(ranked_lists, golds, strict=True)) / n if n else 0.0,
+        "ndcg@10": sum(ndcg_at(r, g) for r, g in zip(ranked_lists, golds, strict=True)) / n
+        if n
+        else 0.0,
         "p50_ms": percentile(latencies_ms, 0.5),
         "p95_ms": percentile(latencies_ms, 0.95),
     }

@@ -61,9 +61,9 @@ def evaluate_dataset(
             remove_ids=[],
             add_ids=list(range(len(dataset.units))),
             texts=[u.text for u in dataset.units],
-            on_progress=lambda done, total: say(f"  embedded {done}/{total}")
-            if done % 1024 == 0 or done == total
-            else None,
+            on_progress=lambda done, total: (
+                say(f"  embedded {done}/{total}") if done % 1024 == 0 or done == total else None
+            ),
         )
         say(f"  indexed in {time.perf_counter() - started:.1f}s")
         labels = [u.labels for u in dataset.units]

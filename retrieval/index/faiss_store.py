@@ -231,7 +231,9 @@ def ivf_lists(n: int) -> int:
     return max(1, min(int(2 * np.sqrt(n)), n // 39))
 
 
-def build_ivf(vectors: np.ndarray, ids: np.ndarray, *, encoding: str = "SQ8", nlist: int | None = None):
+def build_ivf(
+    vectors: np.ndarray, ids: np.ndarray, *, encoding: str = "SQ8", nlist: int | None = None
+):
     """An inner-product IVF index over `vectors`, trained on (a sample of) them."""
     import faiss
 

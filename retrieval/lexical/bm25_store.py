@@ -68,7 +68,11 @@ class BM25Store:
         return db
 
     def update(
-        self, *, remove_ids: Sequence[int] = (), add_ids: Sequence[int] = (), texts: Sequence[str] = ()
+        self,
+        *,
+        remove_ids: Sequence[int] = (),
+        add_ids: Sequence[int] = (),
+        texts: Sequence[str] = (),
     ) -> None:
         """Remove and add chunks, then publish a new snapshot. Idempotent: an id added twice is
         stored once."""
@@ -165,7 +169,9 @@ class BM25Store:
             return {}
         with closing(self._db()) as db:
             marks = ",".join("?" * len(ids))
-            rows = db.execute(f"SELECT id, text FROM chunks WHERE id IN ({marks})", [int(i) for i in ids])
+            rows = db.execute(
+                f"SELECT id, text FROM chunks WHERE id IN ({marks})", [int(i) for i in ids]
+            )
             return dict(rows.fetchall())
 
     def count(self) -> int:

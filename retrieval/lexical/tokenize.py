@@ -22,7 +22,9 @@ STOPWORDS = frozenset(
     """a an and are as at be but by for from has have he her his how i if in into is it its of on
     or our she so than that the their them then there these they this those to was we were what
     when where which who whom why will with you your does did do""".split()
-) | frozenset("的 了 是 在 和 与 及 或 也 就 都 而 之 其 这 那 有 吗 呢 吧 啊 什么 哪 哪些 多少 怎么 如何".split())
+) | frozenset(
+    "的 了 是 在 和 与 及 或 也 就 都 而 之 其 这 那 有 吗 呢 吧 啊 什么 哪 哪些 多少 怎么 如何".split()
+)
 
 _jieba = None
 _jieba_lock = threading.Lock()

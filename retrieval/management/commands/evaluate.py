@@ -60,4 +60,3 @@ class Command(BaseCommand):
         self.stdout.write(f"{'retriever':<10}" + "".join(f"{m:>11}" for m in METRICS))
         for name, row in result["retrievers"].items():
             self.stdout.write(f"{name:<10}" + "".join(f"{row[m]:>11.3f}" for m in METRICS))
-
