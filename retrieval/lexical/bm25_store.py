@@ -28,15 +28,21 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.index.base import VectorHit
-from retrieval.lexical.tokenize import tokenize
+from retrieval.lexical.tokenize import is_cjk, tokenize
 
 CURRENT = "current.json"
+
+
+# A script (CJK or alphabetic) counts as present in the corpus when it makes up at least this
+# share of the corpus's terms; a few quoted English names in Chinese documents do not make them an
+# English corpus.
+SCRIPT_PRESENT = 0.05
 
 
 @dataclass(frozen=True)
 class LexicalResult:
     hits: list[VectorHit]
-    coverage: float  # share of the query's terms that occur anywhere in the corpus (0..1)
+    script_overlap: float  # share of the query's terms written in a script the corpus uses (0..1)
 
 
 class BM25Store:
@@ -48,6 +54,7 @@ class BM25Store:
         self._loaded_version: int | None = None
         self._retriever = None
         self._ids = np.zeros(0, dtype=np.int64)
+        self._cjk_share = 0.0
 
     # -- writing ----------------------------------------------------------------------------------
     @contextmanager
@@ -97,6 +104,11 @@ class BM25Store:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        cjk = total = 0
+        for _id, terms in rows:
+            for term in terms.split():
+                total += 1
+                cjk += is_cjk(term)
         np.save(tmp / "ids.npy", ids)
         if rows:
             retriever = bm25s.BM25(k1=self.k1, b=self.b)
@@ -104,7 +116,16 @@ class BM25Store:
             retriever.save(str(tmp))
         os.replace(tmp, self.path / name)
         tmp_meta = self.path / f".{CURRENT}.tmp"
-        tmp_meta.write_text(json.dumps({"version": version, "dir": name, "count": len(rows)}))
+        tmp_meta.write_text(
+            json.dumps(
+                {
+                    "version": version,
+                    "dir": name,
+                    "count": len(rows),
+                    "cjk_share": cjk / total if total else 0.0,
+                }
+            )
+        )
         os.replace(tmp_meta, self.path / CURRENT)
         for old in self.path.glob("bm25-*"):
             if old.name != name:
@@ -138,6 +159,7 @@ class BM25Store:
                 else:
                     raise RuntimeError(f"BM25 snapshot in {self.path} keeps disappearing")
                 self._retriever, self._ids = retriever, ids
+                self._cjk_share = float(meta.get("cjk_share", 0.0))
                 self._loaded_version = meta["version"]
             return self._retriever, self._ids
 
@@ -147,11 +169,13 @@ class BM25Store:
         retriever, ids = self._current()
         terms = tokenize(query)
         if retriever is None or not terms:
-            return LexicalResult(hits=[], coverage=0.0)
+            return LexicalResult(hits=[], script_overlap=0.0)
+        cjk_present = self._cjk_share >= SCRIPT_PRESENT
+        other_present = 1 - self._cjk_share >= SCRIPT_PRESENT
+        overlap = sum(cjk_present if is_cjk(t) else other_present for t in terms) / len(terms)
         known = [t for t in terms if t in retriever.vocab_dict]
-        coverage = len(known) / len(terms)
         if not known:
-            return LexicalResult(hits=[], coverage=0.0)
+            return LexicalResult(hits=[], script_overlap=overlap)
         scores = np.asarray(retriever.get_scores(known), dtype=np.float32)
         if allowed_ids is not None:
             scores = np.where(np.isin(ids, allowed_ids), scores, 0.0)
@@ -160,7 +184,7 @@ class BM25Store:
             candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
         order = candidates[np.argsort(-scores[candidates], kind="stable")]
         return LexicalResult(
-            hits=[VectorHit(int(ids[i]), float(scores[i])) for i in order], coverage=coverage
+            hits=[VectorHit(int(ids[i]), float(scores[i])) for i in order], script_overlap=overlap
         )
 
     def texts(self, ids: Sequence[int]) -> dict[int, str]:

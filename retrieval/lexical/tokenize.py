@@ -17,7 +17,7 @@ _RUN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
 _IS_CJK = re.compile(rf"[{_CJK}]")
 
 # Function words that carry no topic; IDF would shrink them anyway, but dropping them keeps the
-# query-coverage estimate (see fusion) honest.
+# script-overlap estimate (see fusion) about the words that matter.
 STOPWORDS = frozenset(
     """a an and are as at be but by for from has have he her his how i if in into is it its of on
     or our she so than that the their them then there these they this those to was we were what
@@ -42,10 +42,14 @@ def _segmenter():
     return _jieba
 
 
+def is_cjk(term: str) -> bool:
+    return bool(_IS_CJK.match(term))
+
+
 def tokenize(text: str) -> list[str]:
     terms: list[str] = []
     for run in _RUN.findall(text):
-        if _IS_CJK.match(run):
+        if is_cjk(run):
             words = _segmenter().lcut_for_search(run)
         else:
             words = [run.lower()]

@@ -30,11 +30,16 @@ def test_finds_english_and_chinese_by_their_words(tmp_path: Path):
     assert store.texts([3, 99]) == {3: TEXTS[3]}
 
 
-def test_coverage_says_how_much_of_the_query_the_corpus_knows(tmp_path: Path):
-    store = store_with_texts(tmp_path)
-    assert store.search(query="cafeteria expense", k=5).coverage == 1.0
-    foreign = store.search(query="зарплата бухгалтерия", k=5)
-    assert (foreign.hits, foreign.coverage) == ([], 0.0)
+def test_script_overlap_says_whether_the_corpus_can_share_words_with_the_query(tmp_path: Path):
+    mixed = store_with_texts(tmp_path / "mixed")
+    assert mixed.search(query="cafeteria expense", k=5).script_overlap == 1.0
+    assert mixed.search(query="食堂几点开门", k=5).script_overlap == 1.0
+    english = BM25Store(str(tmp_path / "en"))
+    english.update(add_ids=[1, 2], texts=[TEXTS[1], TEXTS[2]])
+    assert english.search(query="食堂几点开门", k=5).script_overlap == 0.0
+    # A Chinese question naming an English term keeps that term's share.
+    result = english.search(query="Zorblax 食堂几点开门", k=5)
+    assert 0.0 < result.script_overlap < 0.5
 
 
 def test_remove_and_re_add_keep_one_copy_and_persist(tmp_path: Path):

@@ -16,7 +16,7 @@ def test_agreement_between_the_lists_wins():
     assert {h.id for h in fused} == {1, 2, 3, 4, 5}
 
 
-def test_a_lexical_list_that_knows_nothing_of_the_query_adds_nothing():
+def test_a_lexical_list_in_another_script_adds_nothing():
     dense, lexical = hits(1, 2, 3), hits(9, 8, 3)
     assert lexical_weight(0.0) == 0.0
     fused = reciprocal_rank_fusion(dense, lexical, lexical_weight=lexical_weight(0.0))
