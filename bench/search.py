@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from retrieval.index.faiss_store import build_ivf  # noqa: E402
+from retrieval.index.faiss_store import build_ivf
 
 
 def clustered(n: int, dim: int, centers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -80,7 +80,8 @@ def main() -> None:
     faiss.omp_set_num_threads(args.threads)
     k = 10
     print(f"dim={args.dim} queries={args.queries} threads={args.threads} k={k}")
-    header = f"{'n':>9} {'index':<22} {'build_s':>8} {'mem_MB':>8} {'p50_ms':>8} {'p95_ms':>8} {'recall@10':>9}"
+    columns = ("build_s", "mem_MB", "p50_ms", "p95_ms", "recall@10")
+    header = f"{'n':>9} {'index':<22} " + " ".join(f"{c:>9}" for c in columns)
     print(header)
     for n in args.sizes:
         rng = np.random.default_rng(n)
@@ -97,7 +98,8 @@ def main() -> None:
         exact, latencies = timed_queries(flat, queries, k)
         print(
             f"{n:>9} {'flat (exact)':<22} {build:>8.1f} {memory:>8.0f} "
-            f"{np.percentile(latencies, 50):>8.2f} {np.percentile(latencies, 95):>8.2f} {1.0:>9.3f}",
+            f"{np.percentile(latencies, 50):>8.2f} {np.percentile(latencies, 95):>8.2f} "
+            f"{1.0:>9.3f}",
             flush=True,
         )
         del flat

@@ -10,7 +10,8 @@ Layout of the index directory:
 Readers compare `current.json`'s version on each search and reload when it changed, so a web process
 picks up vectors written by a worker without a restart.
 
-Index type follows size: up to `flat_max` vectors an exact flat index (IndexIDMap2 over IndexFlatIP);
+Index type follows size: up to `flat_max` vectors an exact flat index (IndexIDMap2 over
+IndexFlatIP);
 the write that takes it past `flat_max` rebuilds it as an inverted-file index (`ivf`, default
 IVF with 8-bit scalar quantisation: a quarter of the memory, recall@10 vs exact measured by
 `bench/search.py`) trained on the exact vectors it already holds. IVF indexes support removal by id

@@ -3,7 +3,8 @@
 BM25 statistics (document frequencies, average length) depend on the whole corpus, so bm25s builds
 its index in one pass. We keep the source of truth incrementally, one row of terms per chunk in
 `chunks.sqlite3` (which also keeps the chunk's text, so reranking and near-duplicate suppression
-need nothing from other apps), and rebuild the bm25s snapshot from it on every write: adding or removing a document
+need nothing from other apps), and rebuild the bm25s snapshot from it on every write: adding or
+removing a document
 costs a re-tokenisation of that document only, plus a rebuild from stored terms (seconds at 10^5
 chunks, about a minute at 10^6).
 

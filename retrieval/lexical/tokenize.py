@@ -1,7 +1,8 @@
 """Text → BM25 terms, for Chinese and English alike.
 
-Chinese has no spaces, so runs of CJK characters go through jieba's search-mode segmentation (which
-also emits the shorter words inside long ones, so 北京大学 matches a question about 北京). Everything
+Chinese has no spaces, so runs of CJK characters go through jieba's search-mode segmentation
+(which also emits the shorter words inside long ones, so 北京大学 matches a question about 北京).
+Everything
 else is split into lower-cased letter/digit words, dropping common English stop words. The same
 function serves documents and queries: terms only meet if both sides are cut the same way.
 """
@@ -23,7 +24,8 @@ STOPWORDS = frozenset(
     or our she so than that the their them then there these they this those to was we were what
     when where which who whom why will with you your does did do""".split()
 ) | frozenset(
-    "的 了 是 在 和 与 及 或 也 就 都 而 之 其 这 那 有 吗 呢 吧 啊 什么 哪 哪些 多少 怎么 如何".split()
+    "的 了 是 在 和 与 及 或 也 就 都 而 之 其 这 那 有 吗 呢 吧 啊 "
+    "什么 哪 哪些 多少 怎么 如何".split()
 )
 
 _jieba = None

@@ -34,7 +34,9 @@ def test_grows_from_flat_to_ivf_with_recall_close_to_exact(tmp_path: Path):
     queries = vectors(50, 3)
     exact = np.argsort(-(queries @ everything.T), axis=1)[:, :10]
     found = [[h.id for h in store.search(model="m", vector=q, k=10)] for q in queries]
-    recall = np.mean([len(set(f) & set(everything_ids[e])) / 10 for f, e in zip(found, exact)])
+    recall = np.mean(
+        [len(set(f) & set(everything_ids[e])) / 10 for f, e in zip(found, exact, strict=True)]
+    )
     assert recall >= 0.9
 
     # Removal and re-adding work on the IVF index as they did on the flat one.
