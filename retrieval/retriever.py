@@ -112,7 +112,8 @@ class Retriever:
             )
         if mode in (Mode.BM25, Mode.HYBRID):
             result = self.lexical.search(query=query, k=depth, allowed_ids=allowed_ids)
-            lexical, weight = result.hits, lexical_weight(result.script_overlap)
+            lexical = result.hits
+            weight = lexical_weight(result.script_overlap, lexical)
         if mode is Mode.DENSE:
             fused = [FusedHit(h.id, h.score, dense_rank=r) for r, h in enumerate(dense, 1)]
         elif mode is Mode.BM25:

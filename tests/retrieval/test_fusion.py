@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from retrieval.dedupe import suppress_near_duplicates
 from retrieval.fusion import lexical_weight, reciprocal_rank_fusion
 from retrieval.index.base import VectorHit
@@ -18,12 +20,25 @@ def test_agreement_between_the_lists_wins():
 
 def test_a_lexical_list_in_another_script_adds_nothing():
     dense, lexical = hits(1, 2, 3), hits(9, 8, 3)
-    assert lexical_weight(0.0) == 0.0
-    fused = reciprocal_rank_fusion(dense, lexical, lexical_weight=lexical_weight(0.0))
+    assert lexical_weight(0.0, lexical) == 0.0
+    fused = reciprocal_rank_fusion(dense, lexical, lexical_weight=lexical_weight(0.0, lexical))
     assert [h.id for h in fused] == [1, 2, 3]
-    # With full coverage the lexical list counts as much as the dense one.
-    full = reciprocal_rank_fusion(dense, lexical, lexical_weight=lexical_weight(1.0))
+    full = reciprocal_rank_fusion(dense, lexical, lexical_weight=lexical_weight(1.0, lexical))
     assert full[0].id == 3
+
+
+def test_a_confident_lexical_winner_outweighs_dense_neighbours():
+    flat = [VectorHit(7, 10.0), VectorHit(8, 9.9)]
+    clear = [VectorHit(7, 30.0), VectorHit(8, 9.9)]
+    assert lexical_weight(1.0, flat) == pytest.approx((10.0 / 9.9) ** 2)
+    assert lexical_weight(1.0, clear) == 3.0  # capped
+    assert lexical_weight(0.5, clear[:1]) == 0.5  # a single hit says nothing about its margin
+    # Dense ranks 9 first and 7 second; BM25 ranks 7 first by a clear margin and 9 lower down.
+    dense, lexical = hits(9, 7), [VectorHit(7, 30.0), VectorHit(8, 9.9), VectorHit(9, 9.8)]
+    plain = reciprocal_rank_fusion(dense, lexical)
+    weighted = reciprocal_rank_fusion(dense, lexical, lexical_weight=lexical_weight(1.0, lexical))
+    assert (plain[0].id, weighted[0].id) == (7, 7)
+    assert weighted[0].score - weighted[1].score > plain[0].score - plain[1].score
 
 
 def test_near_duplicates_are_dropped_from_the_top_k():
