@@ -60,6 +60,33 @@ def index_replace(
     )
 
 
+def index_rebuild(*, chunks: Iterable[tuple[int, str]], batch: int = 256, on_progress=None) -> int:
+    """Empty both indexes and re-index `chunks` ((id, text) pairs) with the configured embedder:
+    after changing embedders (the vector index refuses to mix models) or to retrain the IVF index.
+    Searches return fewer results until it finishes. Returns the number of chunks indexed."""
+    retriever = get_retriever()
+    retriever.vectors.clear()
+    retriever.lexical.clear()
+    done = 0
+    ids: list[int] = []
+    texts: list[str] = []
+    for chunk_id, text in chunks:
+        ids.append(chunk_id)
+        texts.append(text)
+        if len(ids) == batch:
+            retriever.replace(remove_ids=[], add_ids=ids, texts=texts)
+            done += len(ids)
+            ids, texts = [], []
+            if on_progress:
+                on_progress(done)
+    if ids:
+        retriever.replace(remove_ids=[], add_ids=ids, texts=texts)
+        done += len(ids)
+        if on_progress:
+            on_progress(done)
+    return done
+
+
 def access_filter(user) -> np.ndarray | None:
     """Chunk ids `user` may read, from the `KBQA_ACCESS_FILTER` hook (a dotted path to a callable
     `(user) -> iterable of chunk ids, or None for no restriction`); None when no hook is set."""

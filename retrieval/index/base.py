@@ -45,3 +45,7 @@ class VectorIndex(ABC):
 
     @abstractmethod
     def count(self) -> int: ...
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Remove every vector and the recorded model (before re-indexing with another one)."""

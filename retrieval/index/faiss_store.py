@@ -133,6 +133,22 @@ class FaissIndexStore(VectorIndex):
         ids = np.concatenate([old_ids, new_ids])
         return build_ivf(vectors, ids, encoding=self.ivf)
 
+    def clear(self) -> None:
+        """Publish an empty version that records no model: the next write may use any embedder."""
+        with self._exclusive():
+            meta = self._read_meta()
+            empty = {
+                "version": int(meta["version"]) + 1,
+                "file": None,
+                "model": None,
+                "dimension": None,
+            }
+            tmp_meta = self.path / f".{CURRENT}.tmp"
+            tmp_meta.write_text(json.dumps(empty))
+            os.replace(tmp_meta, self.path / CURRENT)
+            for old in self.path.glob("index-*.faiss"):
+                old.unlink(missing_ok=True)
+
     def _publish(self, index, old_meta: dict, model: str, dimension: int) -> None:
         import faiss
 

@@ -93,6 +93,12 @@ class BM25Store:
                 db.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?)", rows)
             self._rebuild()
 
+    def clear(self) -> None:
+        with self._exclusive():
+            with closing(self._db()) as db, db:
+                db.execute("DELETE FROM chunks")
+            self._rebuild()
+
     def _rebuild(self) -> None:
         import bm25s
 

@@ -143,3 +143,21 @@ def test_cross_encoder_reranks_the_fused_candidates(
 def test_search_of_an_empty_index_is_empty(db, isolated_index):
     assert search(query="anything", k=5) == []
     assert search(query="anything", k=5, chunk_ids=np.array([1, 2])) == []
+
+
+def test_rebuild_index_after_changing_the_embedder(ingested_handbook, settings, capsys):
+    from django.core.management import call_command
+
+    from retrieval.index.base import IndexMismatch
+
+    settings.KBQA_EMBEDDER = {
+        "BACKEND": "retrieval.embedders.sentence_transformers.SentenceTransformerEmbedder",
+        "OPTIONS": {"model": "bundled"},
+    }
+    with pytest.raises(IndexMismatch):
+        search(query="When does the Zorblax cafeteria open?", k=1, mode=Mode.DENSE)
+    call_command("rebuild_index")
+    assert f"Re-indexed {ingested_handbook.chunks.count()} chunks." in capsys.readouterr().out
+    top = search(query="When does the Zorblax cafeteria open?", k=1, mode=Mode.DENSE)
+    assert Chunk.objects.get(pk=top[0].id).page == 2
+    assert sorted(get_lexical_index().ids().tolist()) == chunk_ids(ingested_handbook)
