@@ -69,8 +69,10 @@ class Retriever:
         add_ids: Sequence[int],
         texts: Sequence[str],
         on_progress: ProgressCallback | None = None,
+        publish_lexical: bool = True,
     ) -> None:
         """Embed `texts` (ids `add_ids`) and swap them in for `remove_ids` in both indexes.
+        (`publish_lexical=False` defers the BM25 rebuild for bulk loads; see `BM25Store.update`.)
 
         Safe to repeat: ids already present are replaced, never stored twice, so a re-run after a
         crash between the two indexes brings them back in step.
@@ -89,7 +91,9 @@ class Retriever:
             add_ids=list(add_ids),
             vectors=vectors,
         )
-        self.lexical.update(remove_ids=remove_ids, add_ids=add_ids, texts=texts)
+        self.lexical.update(
+            remove_ids=remove_ids, add_ids=add_ids, texts=texts, publish=publish_lexical
+        )
 
     # -- reading ----------------------------------------------------------------------------------
     def search(

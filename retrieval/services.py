@@ -74,16 +74,17 @@ def index_rebuild(*, chunks: Iterable[tuple[int, str]], batch: int = 256, on_pro
         ids.append(chunk_id)
         texts.append(text)
         if len(ids) == batch:
-            retriever.replace(remove_ids=[], add_ids=ids, texts=texts)
+            retriever.replace(remove_ids=[], add_ids=ids, texts=texts, publish_lexical=False)
             done += len(ids)
             ids, texts = [], []
             if on_progress:
                 on_progress(done)
     if ids:
-        retriever.replace(remove_ids=[], add_ids=ids, texts=texts)
+        retriever.replace(remove_ids=[], add_ids=ids, texts=texts, publish_lexical=False)
         done += len(ids)
         if on_progress:
             on_progress(done)
+    retriever.lexical.publish()  # one BM25 rebuild for the whole load, not one per batch
     return done
 
 

@@ -81,8 +81,10 @@ class BM25Store:
         remove_ids: Sequence[int] = (),
         add_ids: Sequence[int] = (),
         texts: Sequence[str] = (),
+        publish: bool = True,
     ) -> None:
-        """Remove and add chunks, then publish a new snapshot. Idempotent: an id added twice is
+        """Remove and add chunks, then publish a new snapshot (unless `publish` is False: bulk
+        loads store every batch and call `publish()` once). Idempotent: an id added twice is
         stored once."""
         if len(add_ids) != len(texts):
             raise ValueError("add_ids and texts must have the same length")
@@ -91,6 +93,11 @@ class BM25Store:
             with closing(self._db()) as db, db:
                 db.executemany("DELETE FROM chunks WHERE id = ?", [(int(i),) for i in remove_ids])
                 db.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?)", rows)
+            if publish:
+                self._rebuild()
+
+    def publish(self) -> None:
+        with self._exclusive():
             self._rebuild()
 
     def clear(self) -> None:
