@@ -15,7 +15,7 @@ import numpy as np
 
 from retrieval.dedupe import suppress_near_duplicates
 from retrieval.embedders.base import Embedder
-from retrieval.fusion import FusedHit, lexical_weight, reciprocal_rank_fusion
+from retrieval.fusion import FusedHit, dense_weight, lexical_weight, reciprocal_rank_fusion
 from retrieval.index.base import VectorIndex
 from retrieval.lexical.bm25_store import BM25Store
 from retrieval.rerankers.base import Reranker
@@ -123,7 +123,13 @@ class Retriever:
         elif mode is Mode.BM25:
             fused = [FusedHit(h.id, h.score, lexical_rank=r) for r, h in enumerate(lexical, 1)]
         else:
-            fused = reciprocal_rank_fusion(dense, lexical, lexical_weight=weight, k=self.rrf_k)
+            fused = reciprocal_rank_fusion(
+                dense,
+                lexical,
+                lexical_weight=weight,
+                dense_weight=dense_weight(dense),
+                k=self.rrf_k,
+            )
         return self._finish(query, fused, k)
 
     def _finish(self, query: str, fused: list[FusedHit], k: int) -> list[SearchHit]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from retrieval.dedupe import suppress_near_duplicates
-from retrieval.fusion import lexical_weight, reciprocal_rank_fusion
+from retrieval.fusion import dense_weight, lexical_weight, reciprocal_rank_fusion
 from retrieval.index.base import VectorHit
 
 
@@ -31,7 +31,7 @@ def test_a_confident_lexical_winner_outweighs_dense_neighbours():
     flat = [VectorHit(7, 10.0), VectorHit(8, 9.9)]
     clear = [VectorHit(7, 30.0), VectorHit(8, 9.9)]
     assert lexical_weight(1.0, flat) == pytest.approx((10.0 / 9.9) ** 2)
-    assert lexical_weight(1.0, clear) == 3.0  # capped
+    assert lexical_weight(1.0, clear) == 5.0  # capped
     assert lexical_weight(0.5, clear[:1]) == 0.5  # a single hit says nothing about its margin
     # Dense ranks 9 first and 7 second; BM25 ranks 7 first by a clear margin and 9 lower down.
     dense, lexical = hits(9, 7), [VectorHit(7, 30.0), VectorHit(8, 9.9), VectorHit(9, 9.8)]
@@ -51,3 +51,11 @@ def test_near_duplicates_are_dropped_from_the_top_k():
     kept = suppress_near_duplicates([1, 2, 3, 4], texts.get, limit=3)
     assert kept == [1, 3, 4]
     assert suppress_near_duplicates([1, 2, 3], texts.get, threshold=1.01, limit=3) == [1, 2, 3]
+
+
+def test_dense_weight_follows_the_margin_of_its_best_hit():
+    flat = [VectorHit(i, 0.80 - 0.001 * i) for i in range(50)]
+    clear = [VectorHit(0, 0.95), *flat[1:]]
+    assert 1.0 <= dense_weight(flat) < 1.3  # an even list: about plain RRF
+    assert dense_weight(clear) == 5.0
+    assert dense_weight(flat[:2]) == 1.0
