@@ -300,15 +300,13 @@ def _fail(document: Document, reason: str) -> None:
 
 
 def index_rebuild_from_database(*, on_progress=None) -> int:
-    """Rebuild the vector index from the chunks of indexed documents; returns the vector count."""
+    """Rebuild the vector and BM25 indexes from the chunks of indexed documents; returns the
+    number of chunks indexed."""
     from retrieval.services import index_rebuild
 
-    rows = list(
-        Chunk.objects.filter(document__status=State.INDEXED)
-        .order_by("pk")
-        .values_list("pk", "text")
+    rows = Chunk.objects.filter(document__status=State.INDEXED).order_by("pk")
+    total = rows.count()
+    return index_rebuild(
+        chunks=rows.values_list("pk", "text").iterator(chunk_size=1000),
+        on_progress=(lambda done: on_progress(done, total)) if on_progress else None,
     )
-    index_rebuild(
-        ids=[pk for pk, _ in rows], texts=[text for _, text in rows], on_progress=on_progress
-    )
-    return len(rows)

@@ -15,7 +15,7 @@ from kbqa.backends import get_backend
 from llm.backends.base import LLMBackend
 from llm.citations import ground
 from llm.prompts import NOT_FOUND, Source, build_messages
-from retrieval.services import vector_search
+from retrieval.services import search
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def answer_question(question: str, *, top_k: int | None = None) -> Answer:
     if not question:
         raise ValueError("The question is empty.")
     started = time.perf_counter()
-    hits = vector_search(query=question, k=top_k or settings.KBQA_TOP_K)
+    hits = search(query=question, k=top_k or settings.KBQA_TOP_K)
     chunks = chunks_by_id(hit.id for hit in hits)
     sources: list[Source] = []
     passages: dict[int, Citation] = {}

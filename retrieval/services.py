@@ -1,18 +1,25 @@
-"""Retrieval services: embed and store vectors, search them.
+"""Retrieval services: keep the vector and BM25 indexes in step with the chunks, and search them.
 
 Retrieval knows chunk ids and texts, never Django models of other apps, so ingestion (which writes)
-and answering (which reads) can both depend on it.
+and answering (which reads) can both depend on it. Filters therefore arrive as chunk ids: callers
+that filter by document resolve the ids first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
+from django.conf import settings
+from django.utils.module_loading import import_string
 
 from kbqa.backends import get_backend
 from retrieval.embedders.base import Embedder
-from retrieval.index.base import VectorHit, VectorIndex
+from retrieval.index.base import VectorIndex
+from retrieval.lexical.bm25_store import BM25Store
+from retrieval.retriever import Mode, ProgressCallback, Retriever, SearchHit
+
+__all__ = ["Mode", "SearchHit", "get_retriever", "index_replace", "search"]
 
 
 def get_embedder() -> Embedder:
@@ -23,9 +30,19 @@ def get_index() -> VectorIndex:
     return get_backend("KBQA_INDEX")
 
 
-ProgressCallback = Callable[[int, int], None]  # (texts embedded so far, total)
+def get_lexical_index() -> BM25Store:
+    return get_backend("KBQA_LEXICAL_INDEX")
 
-EMBED_BATCH = 64
+
+def get_retriever() -> Retriever:
+    reranker = get_backend("KBQA_RERANKER") if settings.KBQA_RERANKER else None
+    return Retriever(
+        embedder=get_embedder(),
+        vectors=get_index(),
+        lexical=get_lexical_index(),
+        reranker=reranker,
+        **settings.KBQA_SEARCH,
+    )
 
 
 def index_replace(
@@ -35,38 +52,64 @@ def index_replace(
     texts: Sequence[str],
     on_progress: ProgressCallback | None = None,
 ) -> None:
-    """Embed `texts` (ids `add_ids`) and swap them in for `remove_ids` as one atomic index update.
-
-    Safe to repeat: ids already present are replaced, never stored twice. `on_progress` is called
-    after each embedding batch, so long documents can report progress.
-    """
-    embedder = get_embedder()
-    batches = []
-    for start in range(0, len(texts), EMBED_BATCH):
-        batches.append(embedder.embed_documents(texts[start : start + EMBED_BATCH]))
-        if on_progress:
-            on_progress(min(start + EMBED_BATCH, len(texts)), len(texts))
-    vectors = np.concatenate(batches) if batches else None
-    get_index().update(
-        model=embedder.name, remove_ids=list(remove_ids), add_ids=list(add_ids), vectors=vectors
+    """Embed `texts` (ids `add_ids`) and swap them in for `remove_ids` in the vector and BM25
+    indexes. Safe to repeat: ids already present are replaced, never stored twice. `on_progress` is
+    called after each embedding batch, so long documents can report progress."""
+    get_retriever().replace(
+        remove_ids=remove_ids, add_ids=add_ids, texts=texts, on_progress=on_progress
     )
 
 
-def index_rebuild(
-    *, ids: Sequence[int], texts: Sequence[str], on_progress: ProgressCallback | None = None
-) -> None:
-    """Re-embed every chunk with the configured embedder and publish a fresh index in one step
-    (`manage.py rebuild_index`): the way out after changing the embedding model."""
-    embedder = get_embedder()
-    batches = []
-    for start in range(0, len(texts), EMBED_BATCH):
-        batches.append(embedder.embed_documents(texts[start : start + EMBED_BATCH]))
+def index_rebuild(*, chunks: Iterable[tuple[int, str]], batch: int = 256, on_progress=None) -> int:
+    """Empty both indexes and re-index `chunks` ((id, text) pairs) with the configured embedder:
+    after changing embedders (the vector index refuses to mix models) or to retrain the IVF index.
+    Searches return fewer results until it finishes. Returns the number of chunks indexed."""
+    retriever = get_retriever()
+    retriever.vectors.clear()
+    retriever.lexical.clear()
+    done = 0
+    ids: list[int] = []
+    texts: list[str] = []
+    for chunk_id, text in chunks:
+        ids.append(chunk_id)
+        texts.append(text)
+        if len(ids) == batch:
+            retriever.replace(remove_ids=[], add_ids=ids, texts=texts, publish_lexical=False)
+            done += len(ids)
+            ids, texts = [], []
+            if on_progress:
+                on_progress(done)
+    if ids:
+        retriever.replace(remove_ids=[], add_ids=ids, texts=texts, publish_lexical=False)
+        done += len(ids)
         if on_progress:
-            on_progress(min(start + EMBED_BATCH, len(texts)), len(texts))
-    vectors = np.concatenate(batches) if batches else None
-    get_index().rebuild(model=embedder.name, ids=list(ids), vectors=vectors)
+            on_progress(done)
+    retriever.lexical.publish()  # one BM25 rebuild for the whole load, not one per batch
+    return done
 
 
-def vector_search(*, query: str, k: int) -> list[VectorHit]:
-    embedder = get_embedder()
-    return get_index().search(model=embedder.name, vector=embedder.embed_query(query), k=k)
+def access_filter(user) -> np.ndarray | None:
+    """Chunk ids `user` may read, from the `KBQA_ACCESS_FILTER` hook (a dotted path to a callable
+    `(user) -> iterable of chunk ids, or None for no restriction`); None when no hook is set."""
+    if not settings.KBQA_ACCESS_FILTER:
+        return None
+    allowed = import_string(settings.KBQA_ACCESS_FILTER)(user)
+    return None if allowed is None else np.fromiter(allowed, dtype=np.int64)
+
+
+def search(
+    *,
+    query: str,
+    k: int,
+    chunk_ids: Iterable[int] | None = None,
+    user=None,
+    mode: Mode = Mode.HYBRID,
+) -> list[SearchHit]:
+    """Hybrid search for `query`. `chunk_ids` restricts it (e.g. to some documents' chunks); the
+    access-filter hook restricts it further for `user`. Both are applied inside each index's search,
+    before the top k is cut, so a restricted passage can never take a slot or leak."""
+    allowed = None if chunk_ids is None else np.fromiter(chunk_ids, dtype=np.int64)
+    permitted = access_filter(user)
+    if permitted is not None:
+        allowed = permitted if allowed is None else np.intersect1d(allowed, permitted)
+    return get_retriever().search(query=query, k=k, allowed_ids=allowed, mode=mode)

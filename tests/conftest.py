@@ -169,10 +169,14 @@ def wait_for_status(client, document_id: int, timeout: float = 600) -> dict:
 
 @pytest.fixture
 def isolated_index(settings, tmp_path: Path):
-    """A fresh, empty vector index for tests that count vectors."""
+    """Fresh, empty vector and BM25 indexes for tests that count vectors."""
     settings.KBQA_INDEX = {
         "BACKEND": "retrieval.index.faiss_store.FaissIndexStore",
         "OPTIONS": {"path": str(tmp_path / "index")},
+    }
+    settings.KBQA_LEXICAL_INDEX = {
+        "BACKEND": "retrieval.lexical.bm25_store.BM25Store",
+        "OPTIONS": {"path": str(tmp_path / "bm25")},
     }
     from retrieval.services import get_index
 

@@ -69,10 +69,9 @@ def test_file_system_broker_needs_no_server(tmp_path: Path, handbook_pdf: Path):
     try:
         with handbook_pdf.open("rb") as handle:
             document = document_create(file=File(handle, name=handbook_pdf.name), enqueue=False)
-        folder = str(settings.BROKER_DIR)
         with Connection(
             "filesystem://",
-            transport_options={"data_folder_in": folder, "data_folder_out": folder},
+            transport_options=settings.FILESYSTEM_BROKER_OPTIONS,
         ) as connection:
             ingest_document_task.apply_async(
                 (document.pk,), connection=connection, queue=settings.CELERY_TASK_DEFAULT_QUEUE

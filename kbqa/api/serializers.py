@@ -9,6 +9,14 @@ class AskSerializer(serializers.Serializer):
     question = serializers.CharField(max_length=2000, trim_whitespace=True)
 
 
+class SearchSerializer(serializers.Serializer):
+    query = serializers.CharField(max_length=2000, trim_whitespace=True)
+    k = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    document_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, allow_empty=False
+    )
+
+
 class DocumentUploadSerializer(serializers.Serializer):
     """One or more `file` parts (documents or ZIP archives); `title` names a single document."""
 

@@ -6,10 +6,17 @@ from rest_framework import generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ingestion.selectors import documents_with_counts
+from ingestion.models import Chunk
+from ingestion.selectors import chunks_by_id, documents_with_counts
 from ingestion.uploads import documents_upload, is_archive
-from kbqa.api.serializers import AskSerializer, DocumentSerializer, DocumentUploadSerializer
+from kbqa.api.serializers import (
+    AskSerializer,
+    DocumentSerializer,
+    DocumentUploadSerializer,
+    SearchSerializer,
+)
 from llm.services import answer_question
+from retrieval.services import search
 
 
 class CanManageDocuments(permissions.BasePermission):
@@ -27,6 +34,41 @@ class AskView(APIView):
         serializer.is_valid(raise_exception=True)
         answer = answer_question(serializer.validated_data["question"])
         return Response(answer.as_dict())
+
+
+class SearchView(APIView):
+    """Retrieval only: the ranked chunks a question would be answered from."""
+
+    def post(self, request):
+        serializer = SearchSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        chunk_ids = None
+        if "document_ids" in data:
+            chunk_ids = Chunk.objects.filter(document_id__in=data["document_ids"]).values_list(
+                "id", flat=True
+            )
+        hits = search(query=data["query"], k=data["k"], chunk_ids=chunk_ids, user=request.user)
+        chunks = chunks_by_id(hit.id for hit in hits)
+        results = []
+        for hit in hits:
+            chunk = chunks.get(hit.id)
+            if chunk is None:  # deleted, or its document is being re-ingested
+                continue
+            results.append(
+                {
+                    "rank": len(results) + 1,
+                    "chunk_id": chunk.pk,
+                    "document_id": chunk.document_id,
+                    "title": chunk.document.title or chunk.document.file.name,
+                    "page": chunk.page,
+                    "page_end": chunk.page_end,
+                    "section": getattr(chunk, "section", ""),
+                    "score": hit.score,
+                    "text": chunk.text,
+                }
+            )
+        return Response({"query": data["query"], "results": results})
 
 
 def _document_data(document) -> dict:

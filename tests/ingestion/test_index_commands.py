@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from ingestion.models import Chunk
+from retrieval.services import get_embedder
 
 
 def check(capsys) -> str:
@@ -26,9 +27,10 @@ def test_orphans_and_missing_vectors_are_reported_then_rebuilt(
     ingested_handbook, isolated_index, capsys
 ):
     chunk = ingested_handbook.chunks.first()
-    isolated_index.update(model="all-MiniLM-L6-v2", remove_ids=[chunk.pk])
-    stray = np.ones((1, 384), dtype=np.float32) / np.sqrt(384)
-    isolated_index.update(model="all-MiniLM-L6-v2", add_ids=[999_999], vectors=stray)
+    embedder = get_embedder()
+    isolated_index.update(model=embedder.name, remove_ids=[chunk.pk])
+    stray = np.ones((1, embedder.dimension), dtype=np.float32) / np.sqrt(embedder.dimension)
+    isolated_index.update(model=embedder.name, add_ids=[999_999], vectors=stray)
     with pytest.raises(CommandError):
         call_command("check_index")
     out = capsys.readouterr().out
@@ -44,8 +46,9 @@ def test_orphans_and_missing_vectors_are_reported_then_rebuilt(
 
 def test_model_mismatch_is_reported_and_rebuild_fixes_it(ingested_handbook, isolated_index, capsys):
     ids = list(ingested_handbook.chunks.values_list("pk", flat=True))
-    isolated_index.rebuild(model="other-model", ids=ids, vectors=np.eye(len(ids), 8, dtype="f4"))
+    isolated_index.clear()
+    isolated_index.update(model="other-model", add_ids=ids, vectors=np.eye(len(ids), 8, dtype="f4"))
     assert "model mismatch: the index holds other-model (8 dims)" in check(capsys)
     call_command("rebuild_index")
-    assert isolated_index.describe()["model"] == "all-MiniLM-L6-v2"
+    assert isolated_index.describe()["model"] == get_embedder().name
     assert "OK" in check(capsys)

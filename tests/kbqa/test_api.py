@@ -99,3 +99,45 @@ def test_upload_of_several_files_reports_each(admin_api, handbook_pdf):
     assert body["duplicates"][0]["file"] == "a-copy.txt"
     assert body["duplicates"][0]["document"]["title"] == "a"
     assert body["rejected"][0]["file"] == "c.exe"
+
+
+def test_search_returns_ranked_chunks_with_their_source(ingested_handbook, admin_api):
+    response = admin_api.post(
+        "/api/v1/search/", {"query": "When does the Zorblax cafeteria open?", "k": 2}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert 1 <= len(results) <= 2
+    top = results[0]
+    assert set(top) == {
+        "rank",
+        "chunk_id",
+        "document_id",
+        "title",
+        "page",
+        "page_end",
+        "section",
+        "score",
+        "text",
+    }
+    assert (top["rank"], top["document_id"], top["page"]) == (1, ingested_handbook.pk, 2)
+    assert "Zorblax" in top["text"]
+    assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+
+
+def test_search_filters_by_document_and_validates(ingested_handbook, admin_api):
+    other = ingested_handbook.pk + 1000
+    response = admin_api.post(
+        "/api/v1/search/", {"query": "cafeteria", "document_ids": [other]}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+    response = admin_api.post(
+        "/api/v1/search/",
+        {"query": "cafeteria", "document_ids": [ingested_handbook.pk]},
+        format="json",
+    )
+    assert {r["document_id"] for r in response.json()["results"]} == {ingested_handbook.pk}
+    for bad in ({"query": " "}, {"query": "x", "k": 0}, {"query": "x", "document_ids": []}):
+        assert admin_api.post("/api/v1/search/", bad, format="json").status_code == 400, bad
+    assert APIClient().post("/api/v1/search/", {"query": "x"}, format="json").status_code == 401

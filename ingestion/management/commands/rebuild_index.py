@@ -9,9 +9,9 @@ from ingestion.services import index_rebuild_from_database
 
 class Command(BaseCommand):
     help = (
-        "Rebuild the vector index from the chunks of indexed documents, with the configured "
-        "embedder (after changing models, or to repair what check_index reports). Searches keep "
-        "using the old index until the new one is published. Run it with workers stopped: an "
+        "Rebuild the vector and BM25 indexes from the chunks of indexed documents, with the "
+        "configured embedder (after changing models, or to repair what check_index reports). "
+        "Searches return fewer results until it finishes. Run it with workers stopped: an "
         "ingestion finishing during the rebuild would be missing from the new index."
     )
 

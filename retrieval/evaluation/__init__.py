@@ -1,0 +1,1 @@
+"""Retrieval evaluation on the shared question sets (see `manage.py evaluate`)."""

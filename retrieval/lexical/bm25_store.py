@@ -1,0 +1,219 @@
+"""BM25 index (bm25s) persisted on disk and kept in step with the vector index.
+
+BM25 statistics (document frequencies, average length) depend on the whole corpus, so bm25s builds
+its index in one pass. We keep the source of truth incrementally, one row of terms per chunk in
+`chunks.sqlite3` (which also keeps the chunk's text, so reranking and near-duplicate suppression
+need nothing from other apps), and rebuild the bm25s snapshot from it on every write: adding or
+removing a document
+costs a re-tokenisation of that document only, plus a rebuild from stored terms (seconds at 10^5
+chunks, about a minute at 10^6).
+
+Layout (the same discipline as the FAISS store): `bm25-<version>/` immutable snapshots,
+`current.json` switched atomically after the snapshot is complete, `write.lock` held by the one
+writer. Readers reload when `current.json` names a new version.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.index.base import VectorHit
+from retrieval.lexical.tokenize import is_cjk, tokenize
+
+CURRENT = "current.json"
+
+
+# A script (CJK or alphabetic) counts as present in the corpus when it makes up at least this
+# share of the corpus's terms; a few quoted English names in Chinese documents do not make them an
+# English corpus.
+SCRIPT_PRESENT = 0.05
+
+
+@dataclass(frozen=True)
+class LexicalResult:
+    hits: list[VectorHit]
+    script_overlap: float  # share of the query's terms written in a script the corpus uses (0..1)
+
+
+class BM25Store:
+    def __init__(self, path: str, k1: float = 1.2, b: float = 0.75) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.k1, self.b = k1, b
+        self._read_lock = threading.Lock()
+        self._loaded_version: int | None = None
+        self._retriever = None
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._cjk_share = 0.0
+
+    # -- writing ----------------------------------------------------------------------------------
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        with open(self.path / "write.lock", "w") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    def _db(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path / "chunks.sqlite3", timeout=60)
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS chunks "
+            "(id INTEGER PRIMARY KEY, text TEXT NOT NULL, terms TEXT NOT NULL)"
+        )
+        return db
+
+    def update(
+        self,
+        *,
+        remove_ids: Sequence[int] = (),
+        add_ids: Sequence[int] = (),
+        texts: Sequence[str] = (),
+        publish: bool = True,
+    ) -> None:
+        """Remove and add chunks, then publish a new snapshot (unless `publish` is False: bulk
+        loads store every batch and call `publish()` once). Idempotent: an id added twice is
+        stored once."""
+        if len(add_ids) != len(texts):
+            raise ValueError("add_ids and texts must have the same length")
+        rows = [(int(i), t, " ".join(tokenize(t))) for i, t in zip(add_ids, texts, strict=True)]
+        with self._exclusive():
+            with closing(self._db()) as db, db:
+                db.executemany("DELETE FROM chunks WHERE id = ?", [(int(i),) for i in remove_ids])
+                db.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?)", rows)
+            if publish:
+                self._rebuild()
+
+    def publish(self) -> None:
+        with self._exclusive():
+            self._rebuild()
+
+    def clear(self) -> None:
+        with self._exclusive():
+            with closing(self._db()) as db, db:
+                db.execute("DELETE FROM chunks")
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        import bm25s
+
+        with closing(self._db()) as db:
+            rows = db.execute("SELECT id, terms FROM chunks ORDER BY id").fetchall()
+        meta = self._read_meta()
+        version = int(meta["version"]) + 1
+        name = f"bm25-{version}"
+        tmp = self.path / f".{name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        cjk = total = 0
+        for _id, terms in rows:
+            for term in terms.split():
+                total += 1
+                cjk += is_cjk(term)
+        np.save(tmp / "ids.npy", ids)
+        if rows:
+            retriever = bm25s.BM25(k1=self.k1, b=self.b)
+            retriever.index([r[1].split(" ") if r[1] else [] for r in rows], show_progress=False)
+            retriever.save(str(tmp))
+        os.replace(tmp, self.path / name)
+        tmp_meta = self.path / f".{CURRENT}.tmp"
+        tmp_meta.write_text(
+            json.dumps(
+                {
+                    "version": version,
+                    "dir": name,
+                    "count": len(rows),
+                    "cjk_share": cjk / total if total else 0.0,
+                }
+            )
+        )
+        os.replace(tmp_meta, self.path / CURRENT)
+        for old in self.path.glob("bm25-*"):
+            if old.name != name:
+                shutil.rmtree(old, ignore_errors=True)
+
+    # -- reading ----------------------------------------------------------------------------------
+    def _read_meta(self) -> dict:
+        try:
+            return json.loads((self.path / CURRENT).read_text())
+        except FileNotFoundError:
+            return {"version": 0, "dir": None, "count": 0}
+
+    def _current(self):
+        import bm25s
+
+        meta = self._read_meta()
+        with self._read_lock:
+            if meta["version"] != self._loaded_version:
+                for _attempt in range(3):
+                    try:
+                        if meta["dir"] is None or meta["count"] == 0:
+                            retriever, ids = None, np.zeros(0, dtype=np.int64)
+                        else:
+                            directory = self.path / meta["dir"]
+                            ids = np.load(directory / "ids.npy")
+                            retriever = bm25s.BM25.load(str(directory))
+                        break
+                    except FileNotFoundError:
+                        # A writer replaced the snapshot between reading meta and opening it.
+                        meta = self._read_meta()
+                else:
+                    raise RuntimeError(f"BM25 snapshot in {self.path} keeps disappearing")
+                self._retriever, self._ids = retriever, ids
+                self._cjk_share = float(meta.get("cjk_share", 0.0))
+                self._loaded_version = meta["version"]
+            return self._retriever, self._ids
+
+    def search(self, *, query: str, k: int, allowed_ids: np.ndarray | None = None) -> LexicalResult:
+        """Top `k` chunks by BM25 among `allowed_ids` (all when None); chunks sharing no term with
+        the query are never returned."""
+        retriever, ids = self._current()
+        terms = tokenize(query)
+        if retriever is None or not terms:
+            return LexicalResult(hits=[], script_overlap=0.0)
+        cjk_present = self._cjk_share >= SCRIPT_PRESENT
+        other_present = 1 - self._cjk_share >= SCRIPT_PRESENT
+        overlap = sum(cjk_present if is_cjk(t) else other_present for t in terms) / len(terms)
+        known = [t for t in terms if t in retriever.vocab_dict]
+        if not known:
+            return LexicalResult(hits=[], script_overlap=overlap)
+        scores = np.asarray(retriever.get_scores(known), dtype=np.float32)
+        if allowed_ids is not None:
+            scores = np.where(np.isin(ids, allowed_ids), scores, 0.0)
+        candidates = np.flatnonzero(scores > 0)
+        if len(candidates) > k:
+            candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+        order = candidates[np.argsort(-scores[candidates], kind="stable")]
+        return LexicalResult(
+            hits=[VectorHit(int(ids[i]), float(scores[i])) for i in order], script_overlap=overlap
+        )
+
+    def texts(self, ids: Sequence[int]) -> dict[int, str]:
+        """Stored text of each chunk id (ids not stored are absent)."""
+        if not ids:
+            return {}
+        with closing(self._db()) as db:
+            marks = ",".join("?" * len(ids))
+            rows = db.execute(
+                f"SELECT id, text FROM chunks WHERE id IN ({marks})", [int(i) for i in ids]
+            )
+            return dict(rows.fetchall())
+
+    def count(self) -> int:
+        return len(self._current()[1])
+
+    def ids(self) -> np.ndarray:
+        return self._current()[1].copy()

@@ -1,0 +1,1 @@
+"""Optional second-stage rerankers (off by default: no cross-encoder ships offline)."""

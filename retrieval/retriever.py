@@ -1,0 +1,154 @@
+"""The hybrid retriever: one embedder, one vector index and one BM25 store kept in step, searched
+together and fused.
+
+Services build one from settings; `manage.py evaluate` builds a throw-away one over a temporary
+directory, so evaluation runs exactly the code users get.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from retrieval.dedupe import suppress_near_duplicates
+from retrieval.embedders.base import Embedder
+from retrieval.fusion import FusedHit, dense_weight, lexical_weight, reciprocal_rank_fusion
+from retrieval.index.base import VectorIndex
+from retrieval.lexical.bm25_store import BM25Store
+from retrieval.rerankers.base import Reranker
+
+ProgressCallback = Callable[[int, int], None]  # (texts embedded so far, total)
+
+EMBED_BATCH = 64
+
+
+class Mode(StrEnum):
+    DENSE = "dense"
+    BM25 = "bm25"
+    HYBRID = "hybrid"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: int  # chunk id
+    score: float  # fused (or reranker) score: comparable within one result list only
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+class Retriever:
+    def __init__(
+        self,
+        *,
+        embedder: Embedder,
+        vectors: VectorIndex,
+        lexical: BM25Store,
+        reranker: Reranker | None = None,
+        depth: int = 50,
+        rrf_k: int = 60,
+        dedupe_threshold: float | None = 0.85,
+    ) -> None:
+        """`depth`: candidates taken from each side before fusion; `dedupe_threshold`: None turns
+        near-duplicate suppression off."""
+        self.embedder = embedder
+        self.vectors = vectors
+        self.lexical = lexical
+        self.reranker = reranker
+        self.depth = depth
+        self.rrf_k = rrf_k
+        self.dedupe_threshold = dedupe_threshold
+
+    # -- writing ----------------------------------------------------------------------------------
+    def replace(
+        self,
+        *,
+        remove_ids: Sequence[int],
+        add_ids: Sequence[int],
+        texts: Sequence[str],
+        on_progress: ProgressCallback | None = None,
+        publish_lexical: bool = True,
+    ) -> None:
+        """Embed `texts` (ids `add_ids`) and swap them in for `remove_ids` in both indexes.
+        (`publish_lexical=False` defers the BM25 rebuild for bulk loads; see `BM25Store.update`.)
+
+        Safe to repeat: ids already present are replaced, never stored twice, so a re-run after a
+        crash between the two indexes brings them back in step.
+        """
+        if len(add_ids) != len(texts):
+            raise ValueError("add_ids and texts must have the same length")
+        batches = []
+        for start in range(0, len(texts), EMBED_BATCH):
+            batches.append(self.embedder.embed_documents(texts[start : start + EMBED_BATCH]))
+            if on_progress:
+                on_progress(min(start + EMBED_BATCH, len(texts)), len(texts))
+        vectors = np.concatenate(batches) if batches else None
+        self.vectors.update(
+            model=self.embedder.name,
+            remove_ids=list(remove_ids),
+            add_ids=list(add_ids),
+            vectors=vectors,
+        )
+        self.lexical.update(
+            remove_ids=remove_ids, add_ids=add_ids, texts=texts, publish=publish_lexical
+        )
+
+    # -- reading ----------------------------------------------------------------------------------
+    def search(
+        self,
+        *,
+        query: str,
+        k: int,
+        allowed_ids: np.ndarray | None = None,
+        mode: Mode = Mode.HYBRID,
+    ) -> list[SearchHit]:
+        """The `k` best chunks for `query`, restricted to `allowed_ids` when given (inside each
+        index's search, so the restriction never costs results)."""
+        depth = max(self.depth, 3 * k)
+        dense = lexical = []
+        weight = 0.0
+        if mode in (Mode.DENSE, Mode.HYBRID):
+            vector = self.embedder.embed_query(query)
+            dense = self.vectors.search(
+                model=self.embedder.name, vector=vector, k=depth, allowed_ids=allowed_ids
+            )
+        if mode in (Mode.BM25, Mode.HYBRID):
+            result = self.lexical.search(query=query, k=depth, allowed_ids=allowed_ids)
+            lexical = result.hits
+            weight = lexical_weight(result.script_overlap, lexical)
+        if mode is Mode.DENSE:
+            fused = [FusedHit(h.id, h.score, dense_rank=r) for r, h in enumerate(dense, 1)]
+        elif mode is Mode.BM25:
+            fused = [FusedHit(h.id, h.score, lexical_rank=r) for r, h in enumerate(lexical, 1)]
+        else:
+            fused = reciprocal_rank_fusion(
+                dense,
+                lexical,
+                lexical_weight=weight,
+                dense_weight=dense_weight(dense),
+                k=self.rrf_k,
+            )
+        return self._finish(query, fused, k)
+
+    def _finish(self, query: str, fused: list[FusedHit], k: int) -> list[SearchHit]:
+        """Rerank (if configured) and drop near-duplicates, then cut to k."""
+        if not fused:
+            return []
+        needs_text = self.reranker is not None or self.dedupe_threshold is not None
+        window = fused[: max(self.reranker.top_n, 3 * k)] if self.reranker else fused[: 3 * k]
+        texts = self.lexical.texts([h.id for h in window]) if needs_text else {}
+        hits = [SearchHit(h.id, h.score, h.dense_rank, h.lexical_rank) for h in window]
+        if self.reranker is not None:
+            head = [h for h in hits[: self.reranker.top_n] if h.id in texts]
+            scores = self.reranker.score(query, [texts[h.id] for h in head])
+            reranked = sorted(zip(scores, head, strict=True), key=lambda p: -p[0])
+            hits = [SearchHit(h.id, s, h.dense_rank, h.lexical_rank) for s, h in reranked] + hits[
+                self.reranker.top_n :
+            ]
+        if self.dedupe_threshold is None:
+            return hits[:k]
+        return suppress_near_duplicates(
+            hits, lambda h: texts.get(h.id), threshold=self.dedupe_threshold, limit=k
+        )
