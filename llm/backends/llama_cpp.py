@@ -37,7 +37,8 @@ class LlamaCppBackend(LLMBackend):
         timeout: float = 300.0,
     ) -> None:
         self.model_path = model_path
-        self.context_size = n_ctx
+        self.n_ctx = n_ctx  # what the model is loaded with
+        self.context_size = n_ctx  # what prompts are budgeted for
         self.n_threads = n_threads
         self.max_tokens = max_tokens
         self.queue_timeout = queue_timeout
@@ -66,7 +67,7 @@ class LlamaCppBackend(LLMBackend):
                 try:
                     self._llama = Llama(
                         model_path=str(path),
-                        n_ctx=self.context_size,
+                        n_ctx=self.n_ctx,
                         n_threads=self.n_threads,
                         verbose=False,
                     )
@@ -75,7 +76,7 @@ class LlamaCppBackend(LLMBackend):
                 # Free the model before interpreter shutdown tears down what __del__ uses.
                 atexit.register(self._llama.close)
                 logger.info(
-                    "Loaded %s (n_ctx=%s, threads=%s)", path.name, self.context_size, self.n_threads
+                    "Loaded %s (n_ctx=%s, threads=%s)", path.name, self.n_ctx, self.n_threads
                 )
             return self._llama
 

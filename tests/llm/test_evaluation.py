@@ -91,9 +91,7 @@ def test_wrong_citations_and_file_sets():
     def answer_fn(question: str) -> dict:
         return {"answer": "It is 42 [1].", "refused": False, "citations": citations}
 
-    result = evaluate_answers(
-        queries, answer_fn, citation_keys=lambda c: [(c["file"], c["page"])]
-    )
+    result = evaluate_answers(queries, answer_fn, citation_keys=lambda c: [(c["file"], c["page"])])
     assert result["citation_precision"] == 0.5
     assert result["f1"] == pytest.approx(2 * (1 / 3) * 1 / (1 / 3 + 1))  # "it is 42" vs "42"
     assert result["refusal_rate"] is None  # no unanswerable question in the set
