@@ -1,4 +1,5 @@
-"""The prompt: instructions, two worked examples, then the numbered sources and the question.
+"""The prompts: answering from numbered sources, and rewriting a follow-up into a standalone
+question.
 
 Source text is untrusted data from uploaded documents; the instructions say so, and each source is
 fenced so a document cannot pose as part of the instructions. The worked examples matter for small
@@ -7,11 +8,14 @@ models: without them the bundled 0.5B model rarely cites and often ignores the r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
-from llm.backends.base import Message
+from llm.backends.base import LLMBackend, Message
 
 NOT_FOUND = "Not found in the knowledge base."
+NOT_FOUND_ZH = "知识库中没有找到答案。"
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 SYSTEM_PROMPT = f"""You answer questions for employees using only the numbered sources provided.
 Rules:
@@ -45,19 +49,89 @@ EXAMPLES: list[Message] = [
 ]
 
 
+def not_found_message(question: str) -> str:
+    """The refusal, in the language of the question."""
+    return NOT_FOUND_ZH if _CJK.search(question) else NOT_FOUND
+
+
 @dataclass(frozen=True)
 class Source:
     n: int
     title: str
     page: int
     text: str
+    section: str = ""
+    ref: int = 0  # the caller's id for the passage (a chunk id), carried through renumbering
+
+
+def _source_block(source: Source) -> str:
+    where = f"{source.title}, page {source.page}"
+    if source.section:
+        where += f", section {source.section}"
+    return f"[{source.n}] {where}\n<<<\n{source.text.strip()}\n>>>"
 
 
 def build_messages(question: str, sources: list[Source]) -> list[Message]:
-    blocks = [f"[{s.n}] {s.title}, page {s.page}\n<<<\n{s.text.strip()}\n>>>" for s in sources]
-    user = "Sources:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question.strip()}"
+    user = "Sources:\n\n" + "\n\n".join(_source_block(s) for s in sources)
+    user += f"\n\nQuestion: {question.strip()}"
     return [
         {"role": "system", "content": SYSTEM_PROMPT},
         *EXAMPLES,
         {"role": "user", "content": user},
+    ]
+
+
+class PromptTooLong(ValueError):
+    """Not even the instructions and the question fit the model's context."""
+
+
+def fit_sources(
+    llm: LLMBackend, question: str, sources: list[Source], *, max_tokens: int
+) -> list[Source]:
+    """As many sources as fit the model's context next to the instructions, the question and an
+    answer of `max_tokens`, counted with the model's own tokenizer. Sources are taken in rank order
+    and renumbered 1..n; one that does not fit whole is left out, never cut, so the model never
+    reads a truncated passage or a truncated prompt."""
+    budget = llm.context_size - max_tokens - llm.count_message_tokens(build_messages(question, []))
+    if budget <= 0:
+        raise PromptTooLong(
+            f"The question does not fit the model's context of {llm.context_size} tokens."
+        )
+    fitted: list[Source] = []
+    for source in sources:
+        candidate = replace(source, n=len(fitted) + 1)
+        # "\n\n" between blocks is at most 2 tokens.
+        cost = llm.count_tokens(_source_block(candidate)) + 2
+        if cost <= budget:
+            fitted.append(candidate)
+            budget -= cost
+    return fitted
+
+
+REWRITE_SYSTEM = """You rewrite the user's last question so it can be understood without the
+conversation: replace pronouns and short references with the things they refer to. Keep the
+language of the question. Reply with the rewritten question only."""
+
+_REWRITE_EXAMPLE: list[Message] = [
+    {
+        "role": "user",
+        "content": "Conversation:\nUser: How many days of annual leave do employees get?\n"
+        "Assistant: Employees get 25 days of annual leave [1].\n\n"
+        "Last question: what about for contractors?",
+    },
+    {"role": "assistant", "content": "How many days of annual leave do contractors get?"},
+]
+
+
+def build_rewrite_messages(history: list[Message], question: str) -> list[Message]:
+    turns = "\n".join(
+        f"{'User' if m['role'] == 'user' else 'Assistant'}: {m['content'].strip()}" for m in history
+    )
+    return [
+        {"role": "system", "content": REWRITE_SYSTEM},
+        *_REWRITE_EXAMPLE,
+        {
+            "role": "user",
+            "content": f"Conversation:\n{turns}\n\nLast question: {question.strip()}",
+        },
     ]

@@ -37,6 +37,7 @@ class SearchHit:
     score: float  # fused (or reranker) score: comparable within one result list only
     dense_rank: int | None = None
     lexical_rank: int | None = None
+    dense_score: float | None = None  # cosine similarity, when the dense side found it
 
 
 class Retriever:
@@ -130,23 +131,29 @@ class Retriever:
                 dense_weight=dense_weight(dense),
                 k=self.rrf_k,
             )
-        return self._finish(query, fused, k)
+        dense_scores = {h.id: h.score for h in dense}
+        return self._finish(query, fused, k, dense_scores)
 
-    def _finish(self, query: str, fused: list[FusedHit], k: int) -> list[SearchHit]:
+    def _finish(
+        self, query: str, fused: list[FusedHit], k: int, dense_scores: dict[int, float]
+    ) -> list[SearchHit]:
         """Rerank (if configured) and drop near-duplicates, then cut to k."""
         if not fused:
             return []
         needs_text = self.reranker is not None or self.dedupe_threshold is not None
         window = fused[: max(self.reranker.top_n, 3 * k)] if self.reranker else fused[: 3 * k]
         texts = self.lexical.texts([h.id for h in window]) if needs_text else {}
-        hits = [SearchHit(h.id, h.score, h.dense_rank, h.lexical_rank) for h in window]
+        hits = [
+            SearchHit(h.id, h.score, h.dense_rank, h.lexical_rank, dense_scores.get(h.id))
+            for h in window
+        ]
         if self.reranker is not None:
             head = [h for h in hits[: self.reranker.top_n] if h.id in texts]
             scores = self.reranker.score(query, [texts[h.id] for h in head])
             reranked = sorted(zip(scores, head, strict=True), key=lambda p: -p[0])
-            hits = [SearchHit(h.id, s, h.dense_rank, h.lexical_rank) for s, h in reranked] + hits[
-                self.reranker.top_n :
-            ]
+            hits = [
+                SearchHit(h.id, s, h.dense_rank, h.lexical_rank, h.dense_score) for s, h in reranked
+            ] + hits[self.reranker.top_n :]
         if self.dedupe_threshold is None:
             return hits[:k]
         return suppress_near_duplicates(

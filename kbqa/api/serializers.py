@@ -3,10 +3,42 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ingestion.models import Document
+from kbqa.chat.models import Conversation, Message
 
 
 class AskSerializer(serializers.Serializer):
     question = serializers.CharField(max_length=2000, trim_whitespace=True)
+    conversation_id = serializers.IntegerField(required=False, min_value=1)
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Message
+        fields = (
+            "id",
+            "role",
+            "content",
+            "standalone_question",
+            "refused",
+            "error",
+            "citations",
+            "sentences",
+            "closest_documents",
+            "created_at",
+        )
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Conversation
+        fields = ("id", "title", "created_at", "updated_at")
+
+
+class ConversationDetailSerializer(ConversationSerializer):
+    messages = MessageSerializer(many=True, read_only=True)
+
+    class Meta(ConversationSerializer.Meta):
+        fields = (*ConversationSerializer.Meta.fields, "messages")
 
 
 class SearchSerializer(serializers.Serializer):

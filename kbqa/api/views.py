@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import StreamingHttpResponse
 from rest_framework import generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,11 +12,15 @@ from ingestion.selectors import chunks_by_id, documents_with_counts
 from ingestion.uploads import documents_upload, is_archive
 from kbqa.api.serializers import (
     AskSerializer,
+    ConversationDetailSerializer,
+    ConversationSerializer,
     DocumentSerializer,
     DocumentUploadSerializer,
     SearchSerializer,
 )
-from llm.services import answer_question
+from kbqa.api.streaming import answer_events, answer_payload
+from kbqa.chat.selectors import conversation_of, conversations_of
+from kbqa.chat.services import conversation_ask, conversation_ask_stream
 from retrieval.services import search
 
 
@@ -28,12 +33,47 @@ class CanManageDocuments(permissions.BasePermission):
         return request.user.has_perm("ingestion.add_document")
 
 
+def _ask_arguments(request) -> dict:
+    serializer = AskSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    conversation = None
+    if "conversation_id" in data:
+        conversation = conversation_of(user=request.user, pk=data["conversation_id"])
+    return {"user": request.user, "question": data["question"], "conversation": conversation}
+
+
 class AskView(APIView):
+    """Answer a question (optionally as a follow-up in a conversation) and store both turns."""
+
     def post(self, request):
-        serializer = AskSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        answer = answer_question(serializer.validated_data["question"])
-        return Response(answer.as_dict())
+        conversation, answer, message = conversation_ask(**_ask_arguments(request))
+        return Response(answer_payload(answer, conversation, message))
+
+
+class AskStreamView(APIView):
+    """The same answer as Server-Sent Events: tokens as written, then the verified result."""
+
+    def post(self, request):
+        events = conversation_ask_stream(**_ask_arguments(request))
+        response = StreamingHttpResponse(answer_events(events), content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"  # nginx would otherwise hold tokens back
+        return response
+
+
+class ConversationListView(generics.ListAPIView):
+    serializer_class = ConversationSerializer
+
+    def get_queryset(self):
+        return conversations_of(user=self.request.user)
+
+
+class ConversationDetailView(generics.RetrieveAPIView):
+    serializer_class = ConversationDetailSerializer
+
+    def get_object(self):
+        return conversation_of(user=self.request.user, pk=self.kwargs["pk"])
 
 
 class SearchView(APIView):

@@ -1,4 +1,5 @@
-"""The staff chat page (plain form for now: question in, cited answer out)."""
+"""The staff chat page (plain form for now: question in, cited answer out, follow-ups answered in
+the conversation they continue)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,22 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from llm.services import answer_question
+from kbqa.chat.selectors import conversation_of
+from kbqa.chat.services import conversation_ask
 
 
 @login_required
 def chat(request: HttpRequest) -> HttpResponse:
-    question = request.POST.get("question", "").strip() if request.method == "POST" else ""
-    answer = answer_question(question) if question else None
-    return render(request, "chat/chat.html", {"question": question, "answer": answer})
+    context: dict = {"question": "", "answer": None, "conversation": None}
+    if request.method == "POST":
+        question = request.POST.get("question", "").strip()
+        conversation_id = request.POST.get("conversation", "")
+        conversation = None
+        if conversation_id.isdigit():
+            conversation = conversation_of(user=request.user, pk=int(conversation_id))
+        if question:
+            conversation, answer, _ = conversation_ask(
+                user=request.user, question=question, conversation=conversation
+            )
+            context.update(question=question, answer=answer, conversation=conversation)
+    return render(request, "chat/chat.html", context)

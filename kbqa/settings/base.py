@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from kbqa.settings.env import env_bool, env_int, env_list, env_str
+from kbqa.settings.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "kbqa",
+    "kbqa.chat",
     "ingestion",
     "retrieval",
     "llm",
@@ -211,15 +212,34 @@ KBQA_RERANKER = (
 KBQA_SEARCH = {"depth": 50, "rrf_k": 60, "dedupe_threshold": 0.85}
 # Dotted path to `(user) -> iterable of readable chunk ids | None`, applied inside every search.
 KBQA_ACCESS_FILTER = env_str("KBQA_ACCESS_FILTER") or None
-KBQA_LLM = {
-    "BACKEND": "llm.backends.llama_cpp.LlamaCppBackend",
-    "OPTIONS": {
-        "model_path": env_str("KBQA_LLM_MODEL_PATH", "bundled"),
-        "n_ctx": env_int("KBQA_LLM_CONTEXT", 4096),
-        "n_threads": env_int("KBQA_LLM_THREADS", min(os.cpu_count() or 2, 8)),
-        "max_tokens": env_int("KBQA_LLM_MAX_TOKENS", 384),
-    },
+# KBQA_LLM_BACKEND picks the generator: "llama_cpp" runs a GGUF in this process; "openai" talks
+# to any OpenAI-compatible server (vLLM, Ollama, llama.cpp) at KBQA_LLM_BASE_URL, with the key
+# from the environment variable KBQA_LLM_API_KEY.
+_LLM_COMMON = {
+    "n_ctx": env_int("KBQA_LLM_CONTEXT", 4096),
+    "max_tokens": env_int("KBQA_LLM_MAX_TOKENS", 384),
 }
+if env_str("KBQA_LLM_BACKEND", "llama_cpp") == "openai":
+    KBQA_LLM = {
+        "BACKEND": "llm.backends.openai_compat.OpenAICompatibleBackend",
+        "OPTIONS": {
+            **_LLM_COMMON,
+            "base_url": env_str("KBQA_LLM_BASE_URL", "http://127.0.0.1:8080/v1"),
+            "model": env_str("KBQA_LLM_MODEL", "default"),
+            "api_key_env": "KBQA_LLM_API_KEY",
+            "timeout": env_float("KBQA_LLM_TIMEOUT", 120.0),
+        },
+    }
+else:
+    KBQA_LLM = {
+        "BACKEND": "llm.backends.llama_cpp.LlamaCppBackend",
+        "OPTIONS": {
+            **_LLM_COMMON,
+            "model_path": env_str("KBQA_LLM_MODEL_PATH", "bundled"),
+            "n_threads": env_int("KBQA_LLM_THREADS", min(os.cpu_count() or 2, 8)),
+            "timeout": env_float("KBQA_LLM_TIMEOUT", 300.0),
+        },
+    }
 KBQA_TOP_K = env_int("KBQA_TOP_K", 4)
 
 # --- ingestion (see README, "Ingestion") ----------------------------------------------------------
@@ -234,6 +254,12 @@ KBQA_ZIP_MAX_RATIO = env_int("KBQA_ZIP_MAX_RATIO", 100)  # uncompressed:compress
 KBQA_PARSE_TIMEOUT_S = env_int("KBQA_PARSE_TIMEOUT_S", 300)
 KBQA_PARSE_MEMORY_MB = env_int("KBQA_PARSE_MEMORY_MB", 2048)
 DATA_UPLOAD_MAX_NUMBER_FILES = KBQA_ZIP_MAX_FILES
+# Answering refuses without generating when the best retrieved passage scores below this. The scale
+# is the retrieval score's (cosine similarity for the dense index): recalibrate it with the
+# distributions that `bench/answers.py` prints whenever the embedder or the retriever changes.
+KBQA_MIN_RETRIEVAL_SCORE = env_float("KBQA_MIN_RETRIEVAL_SCORE", 0.3)
+# Share of an answer sentence's terms a cited passage must contain for the citation to stand.
+KBQA_SUPPORT_THRESHOLD = env_float("KBQA_SUPPORT_THRESHOLD", 0.5)
 
 LOGGING = {
     "version": 1,

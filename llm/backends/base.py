@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import TypedDict
 
 
@@ -19,9 +20,33 @@ class LLMUnavailable(LLMError):
     """The model could not be loaded or reached."""
 
 
+class LLMTimeout(LLMError):
+    """The model did not answer (or did not get its turn) within the configured time."""
+
+
+# Chat templates wrap each message in a few special tokens (Qwen: "<|im_start|>role\n ...
+# <|im_end|>\n" is 5); counting 8 per message keeps the budget on the safe side of any template.
+TOKENS_PER_MESSAGE = 8
+
+
 class LLMBackend(ABC):
+    """Generation with a chat model. Decoding is greedy so answers are reproducible."""
+
     name: str
+    context_size: int  # tokens the model sees: prompt plus answer
+    max_tokens: int  # default answer length
 
     @abstractmethod
+    def stream(self, messages: list[Message], *, max_tokens: int | None = None) -> Iterator[str]:
+        """The assistant's reply, piece by piece as it is generated."""
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Tokens `text` takes in this model's own tokenizer."""
+
     def generate(self, messages: list[Message], *, max_tokens: int | None = None) -> str:
-        """The assistant's reply to a chat, decoded greedily so answers are reproducible."""
+        return "".join(self.stream(messages, max_tokens=max_tokens)).strip()
+
+    def count_message_tokens(self, messages: list[Message]) -> int:
+        """Tokens a whole chat takes, template overhead included (an upper bound)."""
+        return sum(self.count_tokens(m["content"]) + TOKENS_PER_MESSAGE for m in messages)

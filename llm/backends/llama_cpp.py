@@ -5,19 +5,27 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
 
-from llm.backends.base import LLMBackend, LLMUnavailable, Message
+from llm.backends.base import LLMBackend, LLMTimeout, LLMUnavailable, Message
 from llm.bundled import bundled_gguf_path
 
 logger = logging.getLogger(__name__)
 
 
 class LlamaCppBackend(LLMBackend):
-    """One model per process, loaded on first use. llama.cpp contexts are not thread-safe, so
-    requests are serialised by a lock: concurrent callers wait their turn instead of crashing it."""
+    """One model per process, loaded on first use.
+
+    A llama.cpp context is not thread-safe, so requests take turns behind a lock: a concurrent
+    caller
+    waits (up to `queue_timeout` seconds, then gets LLMTimeout) instead of crashing the model. A
+    stream holds the lock until it is exhausted or closed, so an abandoned stream frees the model as
+    soon as its generator is closed.
+    """
 
     def __init__(
         self,
@@ -25,14 +33,20 @@ class LlamaCppBackend(LLMBackend):
         n_ctx: int = 4096,
         n_threads: int = 2,
         max_tokens: int = 384,
+        queue_timeout: float = 300.0,
+        timeout: float = 300.0,
     ) -> None:
         self.model_path = model_path
-        self.n_ctx = n_ctx
+        self.n_ctx = n_ctx  # what the model is loaded with
+        self.context_size = n_ctx  # what prompts are budgeted for
         self.n_threads = n_threads
         self.max_tokens = max_tokens
+        self.queue_timeout = queue_timeout
+        self.timeout = timeout
         self.name = Path(model_path).name if model_path != "bundled" else "bundled"
         self._llama = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one generation at a time
+        self._load_lock = threading.Lock()
 
     def _resolve_path(self) -> Path:
         if self.model_path == "bundled":
@@ -42,34 +56,57 @@ class LlamaCppBackend(LLMBackend):
             raise LLMUnavailable(f"GGUF model file {path} does not exist")
         return path
 
-    def _load(self):
-        if self._llama is None:
-            from llama_cpp import Llama
+    def load(self):
+        """The loaded `llama_cpp.Llama` (loading it on first call)."""
+        with self._load_lock:
+            if self._llama is None:
+                from llama_cpp import Llama
 
-            path = self._resolve_path()
-            self.name = path.name
-            try:
-                self._llama = Llama(
-                    model_path=str(path),
-                    n_ctx=self.n_ctx,
-                    n_threads=self.n_threads,
-                    verbose=False,
+                path = self._resolve_path()
+                self.name = path.name
+                try:
+                    self._llama = Llama(
+                        model_path=str(path),
+                        n_ctx=self.n_ctx,
+                        n_threads=self.n_threads,
+                        verbose=False,
+                    )
+                except (ValueError, RuntimeError) as exc:
+                    raise LLMUnavailable(f"Could not load {path.name}: {exc}") from exc
+                # Free the model before interpreter shutdown tears down what __del__ uses.
+                atexit.register(self._llama.close)
+                logger.info(
+                    "Loaded %s (n_ctx=%s, threads=%s)", path.name, self.n_ctx, self.n_threads
                 )
-            except (ValueError, RuntimeError) as exc:
-                raise LLMUnavailable(f"Could not load {path.name}: {exc}") from exc
-            # Free the model before interpreter shutdown tears down what llama.cpp's __del__ uses.
-            atexit.register(self._llama.close)
-            logger.info("Loaded %s (n_ctx=%s, threads=%s)", path.name, self.n_ctx, self.n_threads)
-        return self._llama
+            return self._llama
 
-    def generate(self, messages: list[Message], *, max_tokens: int | None = None) -> str:
-        with self._lock:
-            llama = self._load()
-            result = llama.create_chat_completion(
+    def count_tokens(self, text: str) -> int:
+        return len(self.load().tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def stream(self, messages: list[Message], *, max_tokens: int | None = None) -> Iterator[str]:
+        llama = self.load()
+        if not self._lock.acquire(timeout=self.queue_timeout):
+            raise LLMTimeout(
+                f"The language model is busy with other questions (waited {self.queue_timeout:.0f}"
+                " s); please try again shortly."
+            )
+        try:
+            deadline = time.monotonic() + self.timeout
+            chunks = llama.create_chat_completion(
                 messages=list(messages),
                 max_tokens=max_tokens or self.max_tokens,
                 temperature=0.0,
                 top_k=1,
                 repeat_penalty=1.0,
+                stream=True,
             )
-        return (result["choices"][0]["message"]["content"] or "").strip()
+            for chunk in chunks:
+                piece = chunk["choices"][0]["delta"].get("content")
+                if piece:
+                    yield piece
+                if time.monotonic() > deadline:
+                    raise LLMTimeout(
+                        f"The language model took longer than {self.timeout:.0f} s to answer."
+                    )
+        finally:
+            self._lock.release()

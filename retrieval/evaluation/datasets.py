@@ -11,8 +11,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.conf import settings
-
 
 class DatasetError(Exception):
     """The folder is not an evaluation set in the shared format."""
@@ -80,20 +78,15 @@ def _passage_units(path: Path) -> list[Unit]:
 
 
 def _file_units(folder: Path) -> list[Unit]:
-    from ingestion.chunking import chunk_pages
     from ingestion.parsers import parse_file
+    from ingestion.services import document_chunk
 
     if not folder.is_dir():
         raise DatasetError(f"{folder} is missing: a file set keeps its documents there")
     units = []
     for file in sorted(p for p in folder.iterdir() if p.is_file()):
         parsed = parse_file(file, name=file.name)
-        specs = chunk_pages(
-            parsed.pages,
-            max_chars=settings.KBQA_CHUNK_CHARS,
-            overlap_chars=settings.KBQA_CHUNK_OVERLAP_CHARS,
-        )
-        for spec in specs:
+        for spec in document_chunk(parsed):
             pages = range(spec.page, spec.page_end + 1)
             units.append(Unit(spec.text, frozenset((file.name, p) for p in pages)))
     return units

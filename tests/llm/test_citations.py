@@ -58,3 +58,21 @@ def test_chinese_sentence_supported_by_character_bigrams():
     result = ground("员工出差可以报销二等座火车票。", PASSAGES)
     assert result.numbers == [3]
     assert result.text == "员工出差可以报销二等座火车票 [3]。"
+
+
+def test_a_sentence_with_a_number_the_passage_lacks_is_unsupported():
+    result = ground("The gym is open from 6 am to 11 pm on weekdays [1].", PASSAGES)
+    assert result.numbers == []
+    assert [(c.supported, c.citations) for c in result.checks] == [(False, [])]
+    assert ground("The gym is open from 6 am to 10 pm [1].", PASSAGES).numbers == [1]
+
+
+def test_each_sentence_gets_a_support_verdict():
+    result = ground(
+        "Books are lent for three weeks [2]. The library was founded by monks [2].", PASSAGES
+    )
+    assert [(c.text, c.supported, c.citations) for c in result.checks] == [
+        ("Books are lent for three weeks.", True, [2]),
+        ("The library was founded by monks.", False, []),
+    ]
+    assert result.text == "Books are lent for three weeks [2]. The library was founded by monks."

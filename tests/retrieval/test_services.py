@@ -160,7 +160,9 @@ def test_rebuild_index_after_changing_the_embedder(ingested_handbook, settings, 
     with pytest.raises(IndexMismatch):
         search(query="When does the Zorblax cafeteria open?", k=1, mode=Mode.DENSE)
     call_command("rebuild_index")
-    assert f"Re-indexed {ingested_handbook.chunks.count()} chunks." in capsys.readouterr().out
+    assert f"Rebuilt the index with {ingested_handbook.chunks.count()} vectors." in (
+        capsys.readouterr().out
+    )
     top = search(query="When does the Zorblax cafeteria open?", k=1, mode=Mode.DENSE)
     assert Chunk.objects.get(pk=top[0].id).page == 2
     assert sorted(get_lexical_index().ids().tolist()) == chunk_ids(ingested_handbook)

@@ -1,0 +1,133 @@
+"""Generation speed through our LLM back end versus raw llama_cpp, and where time to first token
+goes.
+
+In one run, on the same loaded model and the same prompt, alternating to share the machine's noise:
+- decode tokens/s of `LlamaCppBackend.stream` vs `Llama.create_chat_completion(stream=True)`
+  called directly (goal: ours >= 0.95 x raw);
+- time to first token of a real question, split into retrieval, prompt evaluation (llama.cpp's own
+  counter, with the prompt cache cleared) and the first token itself.
+
+    .venv/bin/python bench/generate.py [--runs 3] [--max-tokens 128]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+QUESTION = "When does the Zorblax cafeteria open?"
+LONG_ANSWER = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {
+        "role": "user",
+        "content": "Write a detailed guide, of at least 300 words, to running a staff cafeteria.",
+    },
+]
+
+
+def _decode_rate(pieces) -> tuple[float, int]:
+    """Tokens/s from the first token to the last (prompt evaluation excluded), and token count."""
+    first = last = None
+    count = 0
+    for _ in pieces:
+        now = time.perf_counter()
+        first = first or now
+        last = now
+        count += 1
+    return (count - 1) / (last - first), count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--max-tokens", type=int, default=128)
+    args = parser.parse_args()
+
+    os.environ["KBQA_DATA_DIR"] = tempfile.mkdtemp(prefix="kbqa-bench-generate-")
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.setdefault("KBQA_MODEL_DIR", str(REPO / "var" / "models"))
+    os.environ.setdefault("KBQA_LOG_LEVEL", "WARNING")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "kbqa.settings.local"
+    sys.path.insert(0, str(REPO))
+    import django
+
+    django.setup()
+    import llama_cpp
+    from django.core.files import File
+    from django.core.management import call_command
+
+    from ingestion.services import document_create, document_ingest
+    from llm.prompts import Source, build_messages, fit_sources
+    from llm.services import _retrieve, get_llm
+    from tests.fixtures.pdf import HANDBOOK_PAGES, make_pdf
+
+    call_command("migrate", verbosity=0)
+    pdf = make_pdf(Path(os.environ["KBQA_DATA_DIR"]) / "handbook.pdf", HANDBOOK_PAGES)
+    with pdf.open("rb") as handle:
+        document = document_create(file=File(handle, name=pdf.name), enqueue=False)
+    document_ingest(document_id=document.pk)
+
+    backend = get_llm()
+    llama = backend.load()
+    print(f"model {backend.name}, n_ctx {backend.n_ctx}, threads {backend.n_threads}")
+
+    # --- throughput: ours vs raw, alternating -------------------------------------------------
+    ours, raw = [], []
+    for _ in range(args.runs):
+        rate, n_ours = _decode_rate(backend.stream(LONG_ANSWER, max_tokens=args.max_tokens))
+        ours.append(rate)
+        chunks = llama.create_chat_completion(
+            messages=LONG_ANSWER,
+            max_tokens=args.max_tokens,
+            temperature=0.0,
+            top_k=1,
+            repeat_penalty=1.0,
+            stream=True,
+        )
+        rate, n_raw = _decode_rate(c for c in chunks if c["choices"][0]["delta"].get("content"))
+        raw.append(rate)
+    ours_rate, raw_rate = statistics.median(ours), statistics.median(raw)
+    print(f"decode tokens/s (median of {args.runs}, {n_ours} vs {n_raw} tokens):")
+    print(f"  our back end {ours_rate:6.1f}   raw llama_cpp {raw_rate:6.1f}   "
+          f"ratio {ours_rate / raw_rate:.3f} (goal >= 0.95)")  # fmt: skip
+
+    # --- time to first token of a real question -----------------------------------------------
+    splits = []
+    for _ in range(args.runs):
+        started = time.perf_counter()
+        candidates = _retrieve(QUESTION, 4)
+        retrieval = time.perf_counter() - started
+        sources = fit_sources(
+            backend,
+            QUESTION,
+            [Source(c.n, c.title, c.page, c.text, c.section) for c in candidates],
+            max_tokens=backend.max_tokens,
+        )
+        messages = build_messages(QUESTION, sources)
+        llama.reset()  # no prompt cache: measure a cold prompt evaluation
+        llama_cpp.llama_perf_context_reset(llama.ctx)
+        mark = time.perf_counter()
+        stream = backend.stream(messages)
+        next(stream)
+        first = time.perf_counter() - mark
+        perf = llama_cpp.llama_perf_context(llama.ctx)
+        stream.close()
+        prompt_eval = perf.t_p_eval_ms / 1000
+        splits.append((retrieval, prompt_eval, first - prompt_eval, perf.n_p_eval))
+    retrieval, prompt_eval, first_token, n_prompt = (
+        statistics.median(x) for x in zip(*splits, strict=True)
+    )
+    total = retrieval + prompt_eval + first_token
+    print(f"time to first token (median of {args.runs}): {total:.2f} s = retrieval "
+          f"{retrieval:.3f} s + prompt evaluation {prompt_eval:.2f} s ({n_prompt:.0f} tokens, "
+          f"{n_prompt / prompt_eval:.0f} tok/s) + first token {first_token:.3f} s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

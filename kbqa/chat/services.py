@@ -1,0 +1,69 @@
+"""Asking within a conversation: the follow-up is answered in the context of the earlier turns,
+and both the question and the answer (with its citations and support verdicts) are stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from kbqa.chat.models import Conversation, Message
+from llm.backends.base import Message as ChatTurn
+from llm.services import Answer, Retrieved, stream_answer
+
+TITLE_CHARS = 80
+
+
+def conversation_create(*, user: AbstractBaseUser, title: str = "") -> Conversation:
+    return Conversation.objects.create(user=user, title=title[:TITLE_CHARS])
+
+
+def conversation_history(*, conversation: Conversation) -> list[ChatTurn]:
+    """The turns so far, as the model sees them (assistant turns as the answers given)."""
+    return [{"role": m.role, "content": m.content} for m in conversation.messages.all()]
+
+
+def _store_answer(conversation: Conversation, answer: Answer) -> Message:
+    data = answer.as_dict()
+    message = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        content=answer.answer,
+        standalone_question=answer.question,
+        refused=answer.refused,
+        error=answer.error,
+        citations=data["citations"],
+        sentences=data["sentences"],
+        closest_documents=data["closest_documents"],
+    )
+    conversation.save(update_fields=["updated_at"])
+    return message
+
+
+def conversation_ask_stream(
+    *, user: AbstractBaseUser, question: str, conversation: Conversation | None = None
+) -> Iterator[Conversation | Retrieved | str | Answer | Message]:
+    """`stream_answer`'s events within a conversation: first the `Conversation` (created when none
+    is given), then the pipeline's events, then the stored assistant `Message`."""
+    question = question.strip()
+    if not question:
+        raise ValueError("The question is empty.")
+    if conversation is None:
+        conversation = conversation_create(user=user, title=question)
+    history = conversation_history(conversation=conversation)
+    Message.objects.create(conversation=conversation, role=Message.Role.USER, content=question)
+    yield conversation
+    for event in stream_answer(question, history=history):
+        yield event
+        if isinstance(event, Answer):
+            yield _store_answer(conversation, event)
+
+
+def conversation_ask(
+    *, user: AbstractBaseUser, question: str, conversation: Conversation | None = None
+) -> tuple[Conversation, Answer, Message]:
+    events = list(conversation_ask_stream(user=user, question=question, conversation=conversation))
+    conversation = next(e for e in events if isinstance(e, Conversation))
+    answer = next(e for e in events if isinstance(e, Answer))
+    message = next(e for e in events if isinstance(e, Message))
+    return conversation, answer, message

@@ -1,0 +1,132 @@
+"""Conversations through the API: the streamed answer, a follow-up answered in context, storage,
+privacy, and a model server that is down."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+from rest_framework.test import APIClient
+
+from kbqa.chat.models import Conversation, Message
+
+
+def _events(response) -> list[tuple[str, dict]]:
+    body = b"".join(response.streaming_content).decode()
+    events = []
+    for block in body.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_streamed_answer_then_a_follow_up_in_the_same_conversation(
+    ingested_handbook, admin_api, admin_user
+):
+    response = admin_api.post(
+        "/api/v1/ask/stream/", {"question": "When does the Zorblax cafeteria open?"}, format="json"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/event-stream"
+    events = _events(response)
+    names = [name for name, _ in events]
+    assert names[:2] == ["conversation", "sources"]
+    assert names[-1] == "done"
+    assert names.count("token") > 1  # the answer arrived piece by piece
+    streamed = "".join(data["text"] for name, data in events if name == "token")
+    assert "7:45" in streamed
+    done = events[-1][1]
+    assert done["refused"] is False
+    assert any(c["page"] == 2 for c in done["citations"])
+    assert all("supported" in s for s in done["sentences"])
+    conversation_id = events[0][1]["conversation_id"]
+    assert done["conversation_id"] == conversation_id
+
+    # "it" only makes sense with the conversation: the question is rewritten before retrieval.
+    follow_up = admin_api.post(
+        "/api/v1/ask/",
+        {"question": "And when does it close?", "conversation_id": conversation_id},
+        format="json",
+    ).json()
+    assert "cafeteria" in follow_up["standalone_question"].lower()
+    assert follow_up["conversation_id"] == conversation_id
+    # The rewritten question found the page that says when the cafeteria closes; whatever the
+    # small model wrote, only citations verified against that page survive.
+    assert any(s["page"] == 2 and "closes at 3" in s["text"] for s in follow_up["sources"])
+    assert all(c["page"] == 2 for c in follow_up["citations"])
+
+    conversation = Conversation.objects.get(pk=conversation_id)
+    assert conversation.user == admin_user
+    roles = list(conversation.messages.values_list("role", flat=True))
+    assert roles == ["user", "assistant", "user", "assistant"]
+    last = conversation.messages.last()
+    assert last.pk == follow_up["message_id"]
+    assert last.citations == follow_up["citations"]
+    assert last.sentences == follow_up["sentences"]
+
+    detail = admin_api.get(f"/api/v1/conversations/{conversation_id}/").json()
+    assert [m["role"] for m in detail["messages"]] == roles
+    assert detail["messages"][1]["citations"] == done["citations"]
+    listed = admin_api.get("/api/v1/conversations/").json()
+    assert [c["id"] for c in listed] == [conversation_id]
+
+
+@pytest.mark.django_db
+def test_another_users_conversation_is_not_found(admin_user, django_user_model):
+    from rest_framework.authtoken.models import Token
+
+    conversation = Conversation.objects.create(user=admin_user, title="private")
+    Message.objects.create(conversation=conversation, role="user", content="secret question")
+    other = django_user_model.objects.create_user("other", password="pw")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other).key}")
+    assert client.get(f"/api/v1/conversations/{conversation.pk}/").status_code == 404
+    response = client.post(
+        "/api/v1/ask/", {"question": "hi", "conversation_id": conversation.pk}, format="json"
+    )
+    assert response.status_code == 404
+    assert client.get("/api/v1/conversations/").json() == []
+    assert conversation.messages.count() == 1
+
+
+@pytest.fixture
+def llm_server_down(settings):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings.KBQA_LLM = {
+        "BACKEND": "llm.backends.openai_compat.OpenAICompatibleBackend",
+        "OPTIONS": {"base_url": f"http://127.0.0.1:{port}/v1", "timeout": 5},
+    }
+
+
+def test_model_server_down_gives_a_message_and_the_sources(
+    ingested_handbook, admin_api, llm_server_down
+):
+    response = admin_api.post(
+        "/api/v1/ask/", {"question": "When does the Zorblax cafeteria open?"}, format="json"
+    )
+    assert response.status_code == 200
+    data = response.json()
+    assert "not reachable" in data["error"]
+    assert data["refused"] is True and data["citations"] == []
+    assert any(s["page"] == 2 and "7:45" in s["text"] for s in data["sources"])
+    stored = Message.objects.get(pk=data["message_id"])
+    assert stored.error == data["error"]
+
+    events = _events(
+        admin_api.post("/api/v1/ask/stream/", {"question": "When does it open?"}, format="json")
+    )
+    assert [name for name, _ in events] == ["conversation", "sources", "done"]
+    assert events[1][1]["sources"]
+    assert "not reachable" in events[-1][1]["error"]
+
+
+def test_chat_page_shows_the_error_and_the_sources(
+    ingested_handbook, client, admin_user, llm_server_down
+):
+    client.force_login(admin_user)
+    html = client.post("/", {"question": "When does the Zorblax cafeteria open?"}).content.decode()
+    assert 'id="error"' in html and "not reachable" in html
+    assert "7:45" in html  # the retrieved passage is still shown
