@@ -54,7 +54,8 @@ def main() -> None:
     from ingestion.parsers import parse_file
     from ingestion.parsers.sandbox import parse_isolated
     from ingestion.services import document_chunk, document_create, document_ingest
-    from retrieval.services import EMBED_BATCH, get_embedder
+    from retrieval.retriever import EMBED_BATCH
+    from retrieval.services import get_embedder
 
     parse_paths = args.parse or sorted((SHARED_DOCS / "en").glob("*.pdf"))
     pages = in_process = isolated = 0.0
