@@ -6,7 +6,6 @@ from an anonymous packager, so a file that does not match is refused rather than
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from kbqa.bundled import package_dir
+from retrieval.locking import exclusive_file_lock
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,7 @@ def bundled_gguf_path(model_dir: Path, model: BundledGGUF = QWEN25_CODER_05B) ->
     model_dir.mkdir(parents=True, exist_ok=True)
     target = model_dir / model.file_name
     stamp = model_dir / f"{model.file_name}.sha256"
-    with open(model_dir / f".{model.file_name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive_file_lock(model_dir / f".{model.file_name}.lock"):
         if target.exists() and stamp.exists() and stamp.read_text().strip() == model.sha256:
             return target
         tmp = model_dir / f".{model.file_name}.tmp"

@@ -21,17 +21,15 @@ neither removal nor cheap rebuilds).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from retrieval.index.base import IndexMismatch, VectorHit, VectorIndex
+from retrieval.locking import exclusive_file_lock
 
 CURRENT = "current.json"
 
@@ -80,14 +78,8 @@ class FaissIndexStore(VectorIndex):
         return faiss.read_index(str(self.path / meta["file"]))
 
     # -- writing ----------------------------------------------------------------------------------
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        with open(self.path / "write.lock", "w") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+    def _exclusive(self):
+        return exclusive_file_lock(self.path / "write.lock")
 
     def update(
         self,

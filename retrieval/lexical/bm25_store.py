@@ -15,14 +15,13 @@ writer. Readers reload when `current.json` names a new version.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import numpy as np
 
 from retrieval.index.base import VectorHit
 from retrieval.lexical.tokenize import is_cjk, tokenize
+from retrieval.locking import exclusive_file_lock
 
 CURRENT = "current.json"
 
@@ -58,14 +58,8 @@ class BM25Store:
         self._cjk_share = 0.0
 
     # -- writing ----------------------------------------------------------------------------------
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        with open(self.path / "write.lock", "w") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+    def _exclusive(self):
+        return exclusive_file_lock(self.path / "write.lock")
 
     def _db(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path / "chunks.sqlite3", timeout=60)
