@@ -13,14 +13,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _django import setup_throwaway_django
 
 
 def main() -> None:
@@ -29,23 +26,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=20)
     args = parser.parse_args()
 
-    os.environ["KBQA_DATA_DIR"] = tempfile.mkdtemp(prefix="kbqa-bench-answers-")
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.setdefault("KBQA_MODEL_DIR", str(REPO / "var" / "models"))
-    os.environ.setdefault("KBQA_LOG_LEVEL", "WARNING")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "kbqa.settings.local"
-    sys.path.insert(0, str(REPO))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+    setup_throwaway_django("kbqa-bench-answers-")
     from ingestion.models import Chunk, Document
     from llm.evaluation import evaluate_answers
     from llm.services import _retrieve, answer_question
     from retrieval.services import index_replace
 
-    call_command("migrate", verbosity=0)
     passages = [json.loads(line) for line in (args.dataset / "corpus.jsonl").open(encoding="utf-8")]
     queries = [
         json.loads(line) for line in (args.dataset / "queries.jsonl").open(encoding="utf-8")

@@ -13,14 +13,11 @@ In one run, on the same loaded model and the same prompt, alternating to share t
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _django import setup_throwaway_django
+
 QUESTION = "When does the Zorblax cafeteria open?"
 LONG_ANSWER = [
     {"role": "system", "content": "You are a helpful assistant."},
@@ -49,26 +46,16 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=128)
     args = parser.parse_args()
 
-    os.environ["KBQA_DATA_DIR"] = tempfile.mkdtemp(prefix="kbqa-bench-generate-")
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.setdefault("KBQA_MODEL_DIR", str(REPO / "var" / "models"))
-    os.environ.setdefault("KBQA_LOG_LEVEL", "WARNING")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "kbqa.settings.local"
-    sys.path.insert(0, str(REPO))
-    import django
-
-    django.setup()
+    data_dir = setup_throwaway_django("kbqa-bench-generate-")
     import llama_cpp
     from django.core.files import File
-    from django.core.management import call_command
 
     from ingestion.services import document_create, document_ingest
     from llm.prompts import Source, build_messages, fit_sources
     from llm.services import _retrieve, get_llm
     from tests.fixtures.pdf import HANDBOOK_PAGES, make_pdf
 
-    call_command("migrate", verbosity=0)
-    pdf = make_pdf(Path(os.environ["KBQA_DATA_DIR"]) / "handbook.pdf", HANDBOOK_PAGES)
+    pdf = make_pdf(data_dir / "handbook.pdf", HANDBOOK_PAGES)
     with pdf.open("rb") as handle:
         document = document_create(file=File(handle, name=pdf.name), enqueue=False)
     document_ingest(document_id=document.pk)

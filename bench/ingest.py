@@ -14,30 +14,12 @@ Runs on a throw-away data directory and SQLite database.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _django import REPO, setup_throwaway_django
+
 SHARED_DOCS = REPO.parent / "shared" / "docs"
-
-
-def setup_django() -> None:
-    data_dir = tempfile.mkdtemp(prefix="kbqa-bench-")
-    os.environ["KBQA_DATA_DIR"] = data_dir
-    os.environ.setdefault("KBQA_MODEL_DIR", str(REPO / "var" / "models"))
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kbqa.settings.local")
-    sys.path.insert(0, str(REPO))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def main() -> None:
@@ -45,7 +27,7 @@ def main() -> None:
     parser.add_argument("--pdf", type=Path, default=SHARED_DOCS / "en" / "fhs-3.0.pdf")
     parser.add_argument("--parse", type=Path, nargs="*", default=None)
     args = parser.parse_args()
-    setup_django()
+    setup_throwaway_django("kbqa-bench-")
 
     from django.conf import settings
     from django.core.files import File
