@@ -41,6 +41,10 @@ class Message(models.Model):
         default=list, blank=True, help_text="each answer sentence with its support verdict"
     )
     closest_documents = models.JSONField(default=list, blank=True)
+    # The asker's verdict on an assistant message: +1 helpful, -1 not, 0 none given.
+    rating = models.SmallIntegerField(default=0, choices=[(1, "Up"), (0, "None"), (-1, "Down")])
+    feedback_comment = models.TextField(blank=True)
+    feedback_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

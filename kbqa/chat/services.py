@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
 
 from kbqa.chat.models import Conversation, Message
 from llm.backends.base import Message as ChatTurn
@@ -67,3 +68,21 @@ def conversation_ask(
     answer = next(e for e in events if isinstance(e, Answer))
     message = next(e for e in events if isinstance(e, Message))
     return conversation, answer, message
+
+
+def message_feedback(
+    *, user: AbstractBaseUser, message: Message, rating: int, comment: str = ""
+) -> Message:
+    """Store the asker's thumbs up (+1) or down (-1), or clear it (0), with an optional comment.
+    Only the conversation's owner may rate, and only assistant messages."""
+    if message.conversation.user_id != user.pk:
+        raise PermissionError("Only the person who asked can give feedback on this answer.")
+    if message.role != Message.Role.ASSISTANT:
+        raise ValueError("Feedback is given on answers, not questions.")
+    if rating not in (-1, 0, 1):
+        raise ValueError("The rating must be 1 (helpful), -1 (not helpful) or 0 (none).")
+    message.rating = rating
+    message.feedback_comment = comment.strip()
+    message.feedback_at = timezone.now() if rating or message.feedback_comment else None
+    message.save(update_fields=["rating", "feedback_comment", "feedback_at"])
+    return message
