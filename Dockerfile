@@ -7,17 +7,19 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TRANSFORMERS_OFFLINE=1 \
     KBQA_DATA_DIR=/data
 
-# llama-cpp-python compiles from source.
+# llama-cpp-python compiles from source, for AVX2 rather than the build machine's CPU (see
+# README, "Models").
+ENV CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
 RUN apt-get update \
     && apt-get install -y --no-install-recommends build-essential cmake \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY requirements.txt .
+COPY requirements.txt requirements-llm.txt ./
 # Point PIP_EXTRA_INDEX_URL at a PyTorch CPU wheel index (or a local mirror) so torch==2.13.0
 # resolves to the CPU build instead of the multi-GB CUDA one.
 ARG PIP_EXTRA_INDEX_URL=""
-RUN pip install --no-cache-dir -r requirements.txt
+RUN pip install --no-cache-dir -r requirements.txt -r requirements-llm.txt
 
 COPY . .
 RUN DJANGO_SETTINGS_MODULE=kbqa.settings.local python manage.py collectstatic --noinput

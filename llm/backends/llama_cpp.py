@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 
 from llm.backends.base import LLMBackend, LLMTimeout, LLMUnavailable, Message
-from llm.bundled import BUNDLED, bundled_gguf_path
+from llm.bundled import BUNDLED, bundled_gguf_path, bundled_model
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +43,18 @@ class LlamaCppBackend(LLMBackend):
         self.max_tokens = max_tokens
         self.queue_timeout = queue_timeout
         self.timeout = timeout
-        self.name = model_path if model_path in BUNDLED else Path(model_path).name
+        self.name = model_path if self._is_bundled else Path(model_path).name
         self._llama = None
         self._lock = threading.Lock()  # one generation at a time
         self._load_lock = threading.Lock()
 
+    @property
+    def _is_bundled(self) -> bool:
+        return self.model_path == "bundled" or self.model_path in BUNDLED
+
     def _resolve_path(self) -> Path:
-        if self.model_path in BUNDLED:
-            return bundled_gguf_path(Path(settings.MODEL_DIR), BUNDLED[self.model_path])
+        if self._is_bundled:
+            return bundled_gguf_path(Path(settings.MODEL_DIR), bundled_model(self.model_path))
         path = Path(self.model_path)
         if not path.is_file():
             raise LLMUnavailable(f"GGUF model file {path} does not exist")

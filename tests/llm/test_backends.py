@@ -174,3 +174,16 @@ def test_openai_backend_times_out_on_a_silent_server(silent_server):
     backend = OpenAICompatibleBackend(base_url=silent_server, timeout=1.0)
     with pytest.raises(LLMTimeout, match="did not respond"):
         list(backend.stream(CHAT))
+
+
+def test_bundled_names_pick_their_model_and_plain_bundled_the_best_installed(monkeypatch):
+    from llm import bundled
+
+    # The packages are found without importing them (they are bare data containers).
+    assert bundled.is_installed(bundled.QWEN25_CODER_05B) is True
+    assert bundled.bundled_model("bundled:0.5b") is bundled.QWEN25_CODER_05B
+    assert bundled.bundled_model("bundled:1.5b") is bundled.QWEN25_CODER_15B
+    monkeypatch.setattr(bundled, "is_installed", lambda model: False)
+    assert bundled.bundled_model("bundled") is bundled.QWEN25_CODER_05B
+    monkeypatch.setattr(bundled, "is_installed", lambda model: model.parts == 22)
+    assert bundled.bundled_model("bundled") is bundled.QWEN25_CODER_15B
