@@ -86,3 +86,17 @@ def message_feedback(
     message.feedback_at = timezone.now() if rating or message.feedback_comment else None
     message.save(update_fields=["rating", "feedback_comment", "feedback_at"])
     return message
+
+
+def conversation_rename(*, conversation: Conversation, title: str) -> Conversation:
+    title = " ".join(title.split())[:TITLE_CHARS]
+    if not title:
+        raise ValueError("The title is empty.")
+    conversation.title = title
+    conversation.save(update_fields=["title"])
+    return conversation
+
+
+def conversation_delete(*, conversation: Conversation) -> None:
+    """Delete a conversation and its messages (their ratings go with them)."""
+    conversation.delete()
