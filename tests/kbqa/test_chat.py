@@ -42,7 +42,7 @@ def _conversation(user, *, chunk_id: int = 7) -> tuple[Conversation, Message, Me
                 "text": "opens at 7:45",
                 "section": "",
             }
-        ],  # fmt: skip
+        ],
         sentences=[
             {"text": "The cafeteria opens at 7:45.", "citations": [1], "supported": True},
             {"text": "It serves free lunch on Fridays.", "citations": [], "supported": False},
@@ -92,7 +92,7 @@ def test_a_marker_without_a_citation_stays_plain_text():
 
 @pytest.mark.django_db
 def test_history_shows_chips_unsupported_marks_and_refusals(staff_client, staff):
-    conversation, answer, refusal = _conversation(staff)
+    conversation, _, refusal = _conversation(staff)
     html = staff_client.get(f"/c/{conversation.pk}/").content.decode()
     assert 'class="cite" data-n="1" data-chunk="7"' in html
     assert "<strong>7:45</strong>" in html
@@ -194,6 +194,7 @@ def _events(response) -> list[tuple[str, dict]]:
     return [(name, json.loads(data)) for name, data in found]
 
 
+@pytest.mark.django_db(transaction=True)  # closing a response closes the request's connection
 def test_stopped_stream_frees_the_model_and_the_next_answer_renders(
     ingested_handbook, staff_client
 ):
@@ -206,6 +207,7 @@ def test_stopped_stream_frees_the_model_and_the_next_answer_renders(
     while b"event: token" not in next(stream):
         pass
     response.close()  # what the server does when the client goes away
+    del stream
 
     response = staff_client.post("/api/v1/ask/stream/", question, content_type="application/json")
     events = _events(response)
@@ -218,3 +220,21 @@ def test_stopped_stream_frees_the_model_and_the_next_answer_renders(
         'class="cite"' in fragment
         and f'data-chunk="{done["citations"][0]["chunk_id"]}"' in fragment
     )
+
+
+@pytest.mark.django_db
+def test_the_ui_language_follows_the_browser_and_the_switcher(client, staff):
+    login = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
+    assert '<html lang="zh-hans">' in login and "用户名" in login and "登录" in login
+    assert (
+        "Username" in client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+    )
+
+    client.force_login(staff)
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+    assert "向知识库提问" in page and "新对话" in page  # the choice beats the browser's
+    strings = json.loads(
+        re.search(r'<script id="strings" type="application/json">(.*?)</script>', page).group(1)
+    )
+    assert strings["stop"] == "停止"  # the script's texts are translated too
