@@ -31,6 +31,8 @@ from kbqa.chat.selectors import conversation_of, conversations_of, message_of
 from kbqa.chat.services import conversation_delete, conversation_rename, message_feedback
 from kbqa.chat.sources import passage_in_context
 
+SIDEBAR_CONVERSATIONS = 200  # the most recent; older ones stay in the API and the admin
+
 
 def _browser_strings() -> dict[str, str]:
     """Texts the page's script shows, translated here so the script holds no language."""
@@ -62,7 +64,7 @@ def chat(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             elif turns and turns[-1]["answer"] is None:
                 turns[-1]["answer"] = message_context(message)
     context = {
-        "conversations": conversations_of(user=request.user),
+        "conversations": conversations_of(user=request.user)[:SIDEBAR_CONVERSATIONS],
         "conversation": conversation,
         "turns": turns,
         "strings": _browser_strings(),

@@ -30,7 +30,7 @@ def test_upload_ask_cite_feedback_stop_and_chinese(
     log_in(page, base, admin_user.username)
 
     # --- Console: upload and watch the states go by ---------------------------------------------
-    page.click("text=Documents")
+    page.click(".topnav >> text=Console")
     page.wait_for_selector("#dropzone")
     page.set_input_files("#file-input", str(shared_docs / "en" / "fhs-3.0.pdf"))
     item = page.locator("#uploads .upload").first
@@ -114,13 +114,24 @@ def test_upload_ask_cite_feedback_stop_and_chinese(
     assert page.locator("#send").is_visible()
     screenshot(page, "stopped")
 
-    # --- Chinese UI ---------------------------------------------------------------------------
+    # --- Chinese UI: the same conversation, then a new one answered after the stop -----------
+    conversation_url = page.url
     page.select_option("#language-select", "zh-hans")
     page.wait_for_selector("text=新对话")
+    assert page.url == conversation_url  # the switch keeps the user where they were
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert page.locator("#send").inner_text() == "提问"
     assert page.locator(".answer[data-message] .cite").count() > 0  # history kept its chips
     screenshot(page, "chinese")
+    page.click("text=新对话")
+    page.fill("#question", QUESTION)
+    page.keyboard.press("Enter")
+    # The stopped answer freed the model: this one is written and stored.
+    answer = page.locator(".answer[data-message]").last
+    answer.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert answer.locator(".cite").count() > 0, answer.inner_text()
+    assert "来源" in answer.locator(".sources-title").inner_text()
+    screenshot(page, "chinese-answer")
 
     # --- Phone width --------------------------------------------------------------------------
     page.set_viewport_size({"width": 390, "height": 844})

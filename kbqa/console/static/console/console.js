@@ -224,6 +224,18 @@
       for (const file of files) enqueue(file);
     }
 
+    // Recent documents still being ingested (e.g. uploaded before a reload) update live too.
+    for (const li of document.querySelectorAll("#recent .upload[data-document]")) {
+      if (!["queued", "parsing", "embedding"].some((state) => li.classList.contains(state))) continue;
+      const item = {
+        li,
+        state: li.querySelector(".state"),
+        bar: li.querySelector("progress"),
+        detail: li.querySelector(".detail") || li.appendChild(el("span", "detail muted")),
+      };
+      track(Number(li.dataset.document), (row) => showRow(item, row));
+    }
+
     input.addEventListener("change", () => {
       addFiles(input.files);
       input.value = "";
