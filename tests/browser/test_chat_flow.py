@@ -103,6 +103,16 @@ def test_upload_ask_cite_feedback_stop_and_chinese(
     message = Message.objects.get(pk=int(answer.get_attribute("data-message")))
     assert (message.rating, message.feedback_comment) == (-1, "Should also mention /mnt.")
 
+    # --- Overview: the voted-down question is there for the admins -----------------------------
+    conversation_url = page.url
+    page.click(".topnav >> text=Console")
+    page.click(".tabs >> text=Overview")
+    flagged = page.locator("#flagged tbody").inner_text()
+    assert QUESTION in flagged and "Should also mention /mnt." in flagged
+    assert page.locator("#total-documents").inner_text() == "1"
+    screenshot(page, "overview")
+    page.goto(conversation_url)
+
     # --- Stop generation: the second answer is cut off, the page stays usable ------------------
     page.fill("#question", "What is /tmp used for?")
     page.keyboard.press("Enter")
@@ -115,7 +125,6 @@ def test_upload_ask_cite_feedback_stop_and_chinese(
     screenshot(page, "stopped")
 
     # --- Chinese UI: the same conversation, then a new one answered after the stop -----------
-    conversation_url = page.url
     page.select_option("#language-select", "zh-hans")
     page.wait_for_selector("text=新对话")
     assert page.url == conversation_url  # the switch keeps the user where they were
