@@ -80,6 +80,10 @@ def _strings() -> dict[str, str]:
         "network": _("The upload failed (network or server error)."),
         "from_archive": _("from %(archive)s"),
         "nothing_new": _("Nothing new in this archive."),
+        "already_stored": _("Already stored"),
+        "archive_summary": _(
+            "%(created)s new, %(duplicates)s already stored, %(rejected)s refused"
+        ),
         **{f"status_{key}": str(label) for key, label in STATUS_LABELS.items()},
     }
 

@@ -139,15 +139,19 @@
         follow(item, body);
       } else if (status === 409 && body.document) {
         item.li.className = "upload duplicate";
-        item.state.textContent = strings.status_indexed;
+        item.state.textContent = strings.already_stored;
         item.bar.value = 100;
         item.detail.textContent = format(strings.duplicate, { title: body.document.title });
       } else if (status === 400 && body.file) {
         failed(item, [].concat(body.file).join(" "));
       } else if (body.created) {
         // A ZIP archive (or several files): one entry per member.
-        item.li.className = "upload indexed";
-        item.state.textContent = "";
+        item.li.className = "upload archive";
+        item.state.textContent = format(strings.archive_summary, {
+          created: body.created.length,
+          duplicates: body.duplicates.length,
+          rejected: body.rejected.length,
+        });
         item.bar.value = 100;
         item.detail.textContent = body.created.length ? "" : strings.nothing_new;
         const origin = format(strings.from_archive, { archive: file.name });
@@ -155,7 +159,7 @@
         for (const duplicate of body.duplicates) {
           const child = entry(duplicate.file, origin);
           child.li.className = "upload duplicate";
-          child.state.textContent = "";
+          child.state.textContent = strings.already_stored;
           child.bar.value = 100;
           child.detail.textContent = format(strings.duplicate, { title: duplicate.document.title });
         }
