@@ -52,7 +52,7 @@ def main() -> None:
 
     from ingestion.services import document_create, document_ingest
     from llm.prompts import Source, build_messages, fit_sources
-    from llm.services import _retrieve, get_llm
+    from llm.services import get_llm, retrieve_indexed
     from tests.fixtures.pdf import HANDBOOK_PAGES, make_pdf
 
     pdf = make_pdf(data_dir / "handbook.pdf", HANDBOOK_PAGES)
@@ -88,7 +88,7 @@ def main() -> None:
     splits = []
     for _ in range(args.runs):
         started = time.perf_counter()
-        candidates = _retrieve(QUESTION, 4)
+        candidates = retrieve_indexed(QUESTION, 4)
         retrieval = time.perf_counter() - started
         sources = fit_sources(
             backend,

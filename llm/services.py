@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 
 from django.conf import settings
@@ -113,8 +113,12 @@ def rewrite_question(question: str, history: list[Message]) -> str:
     return first_line
 
 
-def _retrieve(question: str, k: int) -> list[Citation]:
-    """Top-k passages of indexed documents, best first, with their retrieval scores."""
+Retrieve = Callable[[str, int], list[Citation]]
+
+
+def retrieve_indexed(question: str, k: int) -> list[Citation]:
+    """Top-k passages of indexed documents, best first, with their retrieval scores: the
+    knowledge base's `Retrieve`. (Evaluation passes its own, over a throw-away index.)"""
     hits = search(query=question, k=k)
     chunks = chunks_by_id(hit.id for hit in hits)
     found: list[Citation] = []
@@ -176,6 +180,7 @@ def stream_answer(
     *,
     history: list[Message] | None = None,
     top_k: int | None = None,
+    retrieve: Retrieve = retrieve_indexed,
 ) -> Iterator[Retrieved | str | Answer]:
     """The answering pipeline as events: one `Retrieved`, then the answer's text piece by piece
     (`str`), then the final, verified `Answer`. Refusals and back-end failures end in an `Answer`
@@ -194,7 +199,7 @@ def stream_answer(
     timings["rewrite_s"] = time.perf_counter() - started
 
     mark = time.perf_counter()
-    candidates = _retrieve(retrieved.question, top_k or settings.KBQA_TOP_K)
+    candidates = retrieve(retrieved.question, top_k or settings.KBQA_TOP_K)
     timings["retrieval_s"] = time.perf_counter() - mark
     best = max((c.score for c in candidates), default=None)
     if best is None or best < settings.KBQA_MIN_RETRIEVAL_SCORE:
@@ -289,9 +294,13 @@ def stream_answer(
 
 
 def answer_question(
-    question: str, *, history: list[Message] | None = None, top_k: int | None = None
+    question: str,
+    *,
+    history: list[Message] | None = None,
+    top_k: int | None = None,
+    retrieve: Retrieve = retrieve_indexed,
 ) -> Answer:
-    for event in stream_answer(question, history=history, top_k=top_k):
+    for event in stream_answer(question, history=history, top_k=top_k, retrieve=retrieve):
         if isinstance(event, Answer):
             return event
     raise AssertionError("stream_answer ended without an Answer")

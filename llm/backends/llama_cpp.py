@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 
 from llm.backends.base import LLMBackend, LLMTimeout, LLMUnavailable, Message
-from llm.bundled import bundled_gguf_path
+from llm.bundled import BUNDLED, bundled_gguf_path
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +43,14 @@ class LlamaCppBackend(LLMBackend):
         self.max_tokens = max_tokens
         self.queue_timeout = queue_timeout
         self.timeout = timeout
-        self.name = Path(model_path).name if model_path != "bundled" else "bundled"
+        self.name = model_path if model_path in BUNDLED else Path(model_path).name
         self._llama = None
         self._lock = threading.Lock()  # one generation at a time
         self._load_lock = threading.Lock()
 
     def _resolve_path(self) -> Path:
-        if self.model_path == "bundled":
-            return bundled_gguf_path(Path(settings.MODEL_DIR))
+        if self.model_path in BUNDLED:
+            return bundled_gguf_path(Path(settings.MODEL_DIR), BUNDLED[self.model_path])
         path = Path(self.model_path)
         if not path.is_file():
             raise LLMUnavailable(f"GGUF model file {path} does not exist")

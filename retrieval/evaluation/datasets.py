@@ -1,8 +1,8 @@
 """Read an evaluation set (format: ../shared/eval/README.md) into retrievable units.
 
 Passage sets: each passage of `corpus.jsonl` is one chunk. File sets: each file in `files/` goes
-through ingestion's own parser and chunker, exactly as an upload would, and each chunk remembers
-the pages it spans, so a hit is judged at page level.
+through ingestion's own parser and chunker and is indexed with the same context header, exactly as
+an upload would, and each chunk remembers the pages it spans, so a hit is judged at page level.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ class DatasetError(Exception):
 class Unit:
     text: str
     labels: frozenset  # the gold keys this chunk covers: passage ids, or (file, page) pairs
+    title: str = ""  # what a citation of this unit names: passage title, or file name
+    page: int = 1
+    section: str = ""
 
 
 @dataclass
@@ -28,6 +31,8 @@ class Query:
     question: str
     gold: frozenset
     lang: str = ""
+    answers: tuple[str, ...] = ()
+    answerable: bool = True
 
 
 @dataclass
@@ -60,7 +65,16 @@ def load_dataset(path: Path, *, limit: int | None = None) -> Dataset:
             gold = frozenset((g["file"], int(g["page"])) for g in row.get("gold_pages", []))
         else:
             gold = frozenset(str(g) for g in row.get("gold_ids", []))
-        dataset.queries.append(Query(row["id"], row["question"], gold, row.get("lang", "")))
+        dataset.queries.append(
+            Query(
+                row["id"],
+                row["question"],
+                gold,
+                row.get("lang", ""),
+                answers=tuple(row.get("answers") or ()),
+                answerable=bool(row.get("answerable", True)),
+            )
+        )
     dataset.units = _file_units(path / "files") if kind == "files" else _passage_units(path)
     return dataset
 
@@ -73,13 +87,19 @@ def _passage_units(path: Path) -> list[Unit]:
     for row in _jsonl(corpus):
         title, text = (row.get("title") or "").strip(), row["text"].strip()
         # Titles name the entity a passage is about (HotpotQA, SciFact): part of its content.
-        units.append(Unit(f"{title}\n{text}" if title else text, frozenset([str(row["id"])])))
+        units.append(
+            Unit(
+                f"{title}\n{text}" if title else text,
+                frozenset([str(row["id"])]),
+                title=title or str(row["id"]),
+            )
+        )
     return units
 
 
 def _file_units(folder: Path) -> list[Unit]:
     from ingestion.parsers import parse_file
-    from ingestion.services import document_chunk
+    from ingestion.services import document_chunk, indexed_text
 
     if not folder.is_dir():
         raise DatasetError(f"{folder} is missing: a file set keeps its documents there")
@@ -88,5 +108,13 @@ def _file_units(folder: Path) -> list[Unit]:
         parsed = parse_file(file, name=file.name)
         for spec in document_chunk(parsed):
             pages = range(spec.page, spec.page_end + 1)
-            units.append(Unit(spec.text, frozenset((file.name, p) for p in pages)))
+            units.append(
+                Unit(
+                    indexed_text(title=file.stem, section=spec.section, text=spec.text),
+                    frozenset((file.name, p) for p in pages),
+                    title=file.name,
+                    page=spec.page,
+                    section=spec.section,
+                )
+            )
     return units

@@ -1,12 +1,13 @@
-"""Run an evaluation: index a dataset into a throw-away retriever, ask every question in each mode,
-score the rankings."""
+"""Run a retrieval evaluation: index a dataset into a throw-away retriever, ask every question in
+each mode, score the rankings."""
 
 from __future__ import annotations
 
 import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.conf import settings
 from kbqa.backends import get_backend
 from retrieval.embedders.base import Embedder
 from retrieval.evaluation.cache import CachedEmbedder
-from retrieval.evaluation.datasets import load_dataset
+from retrieval.evaluation.datasets import Dataset
 from retrieval.evaluation.metrics import summarise
 from retrieval.index.faiss_store import FaissIndexStore
 from retrieval.lexical.bm25_store import BM25Store
@@ -27,21 +28,22 @@ K = 10
 Progress = Callable[[str], None]
 
 
-def evaluate_dataset(
-    path: Path,
+def _quiet(_message: str) -> None:
+    pass
+
+
+@contextmanager
+def throwaway_retriever(
+    dataset: Dataset,
     *,
-    limit: int | None = None,
     embedder: Embedder | None = None,
     cache_dir: Path | None = None,
     progress: Progress | None = None,
-) -> dict:
-    """Metrics for dense, bm25 and hybrid retrieval on the set at `path`, in the `--json` shape.
-
-    Questions without gold units (refusal sets) cannot be scored for recall and are skipped; when
-    none remain, the metrics are over zero questions (all 0.0) and only latencies mean anything.
-    """
-    say = progress or (lambda _msg: None)
-    dataset = load_dataset(path, limit=limit)
+) -> Iterator[Retriever]:
+    """A retriever configured like the app's (search settings, reranker, index options) holding
+    the dataset's units, unit i under id i, in a temporary folder deleted afterwards: evaluation
+    never touches the real indexes."""
+    say = progress or _quiet
     embedder = embedder or get_backend("KBQA_EMBEDDER")
     if cache_dir is not None:
         embedder = CachedEmbedder(embedder, cache_dir)
@@ -66,17 +68,27 @@ def evaluate_dataset(
             ),
         )
         say(f"  indexed in {time.perf_counter() - started:.1f}s")
-        labels = [u.labels for u in dataset.units]
-        scored = [q for q in dataset.queries if q.gold]
-        results = {}
-        for mode in Mode:
-            ranked, latencies = [], []
-            for query in dataset.queries:
-                begin = time.perf_counter()
-                hits = retriever.search(query=query.question, k=K, mode=mode)
-                latencies.append((time.perf_counter() - begin) * 1000)
-                if query.gold:
-                    ranked.append([labels[h.id] for h in hits])
-            results[mode.value] = summarise(ranked, [q.gold for q in scored], latencies)
-            say(f"  {mode.value}: {results[mode.value]}")
-    return {"dataset": dataset.name, "retrievers": results}
+        yield retriever
+
+
+def evaluate_retrieval(
+    dataset: Dataset, retriever: Retriever, *, progress: Progress | None = None
+) -> dict[str, dict[str, float]]:
+    """Metrics per retrieval mode over the questions that have gold units (refusal sets have none
+    and are skipped; when none remain, the metrics are over zero questions (all 0.0) and only
+    latencies mean anything)."""
+    say = progress or _quiet
+    labels = [u.labels for u in dataset.units]
+    scored = [q for q in dataset.queries if q.gold]
+    results = {}
+    for mode in Mode:
+        ranked, latencies = [], []
+        for query in dataset.queries:
+            begin = time.perf_counter()
+            hits = retriever.search(query=query.question, k=K, mode=mode)
+            latencies.append((time.perf_counter() - begin) * 1000)
+            if query.gold:
+                ranked.append([labels[h.id] for h in hits])
+        results[mode.value] = summarise(ranked, [q.gold for q in scored], latencies)
+        say(f"  {mode.value}: {results[mode.value]}")
+    return results

@@ -128,3 +128,21 @@ def test_worker_start_requeues_its_interrupted_documents(
         assert documents_recover_interrupted(worker="celery@b") == []
         assert documents_recover_interrupted(worker="celery@a") == [ingested_handbook.pk]
     assert Document.objects.get(pk=ingested_handbook.pk).status == Document.Status.QUEUED
+
+
+def test_chunks_are_found_by_their_document_title_and_section(db, isolated_index):
+    # Neither passage names its company; only the file names do. The context header indexed with
+    # each chunk (title › section) is what lets "AMCOR" find the right one, before and after a
+    # rebuild of the indexes from the database.
+    from ingestion.services import index_rebuild_from_database
+    from retrieval.services import Mode, search
+
+    body = "# Results of operations\n\nNet sales were {} billion in the fiscal year.\n"
+    amcor = ingest(body.format("14.7").encode(), "AMCOR_2023_10K.md")
+    boeing = ingest(body.format("66.6").encode(), "BOEING_2022_10K.md")
+    assert "AMCOR" not in amcor.chunks.get().text
+    for _ in range(2):
+        for company, document in (("AMCOR", amcor), ("Boeing", boeing)):
+            hits = search(query=f"{company} net sales", k=2, mode=Mode.BM25)
+            assert hits[0].id == document.chunks.get().pk
+        index_rebuild_from_database()

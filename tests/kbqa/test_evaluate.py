@@ -1,5 +1,5 @@
-"""`manage.py evaluate` on small sets the tests write (passages and PDF files), and a short run on
-one shared set in place."""
+"""`manage.py evaluate` on small sets the tests write (passages and PDF files), with and without
+`--answers`, and a short run on one shared set in place."""
 
 from __future__ import annotations
 
@@ -30,7 +30,12 @@ PASSAGES = [
     {"id": "p5", "title": "", "text": "出差报销单必须在出差结束后三十天内提交给财务部。"},
 ]
 QUERIES = [
-    {"id": "q1", "question": "When does the Zorblax cafeteria open?", "gold_ids": ["p1"]},
+    {
+        "id": "q1",
+        "question": "When does the Zorblax cafeteria open?",
+        "gold_ids": ["p1"],
+        "answers": ["7:45"],
+    },
     {
         "id": "q2",
         "question": "How long do I have to hand in an expense report?",
@@ -135,3 +140,23 @@ def test_short_run_on_a_shared_set(capsys, db):
     assert retrievers["bm25"]["recall@10"] < 0.5  # no shared words: lexical alone fails
     assert retrievers["hybrid"]["recall@10"] >= 0.8
     assert retrievers["hybrid"]["mrr@10"] >= retrievers["bm25"]["mrr@10"]
+
+
+def test_answers_are_generated_and_scored_over_the_throwaway_index(passage_set, capsys, db):
+    # One answerable question and one the corpus cannot answer, through the real bundled model.
+    write_jsonl(passage_set / "queries.jsonl", [QUERIES[0], QUERIES[4]])
+    result = evaluate_json("--dataset", str(passage_set), "--answers", capsys=capsys)
+    answers = result["answers"]
+    assert set(answers) == {
+        "exact_match",
+        "f1",
+        "citation_precision",
+        "refusal_rate",
+        "false_refusal_rate",
+        "p50_s",
+    }
+    assert answers["false_refusal_rate"] == 0.0  # the cafeteria question was answered...
+    assert answers["citation_precision"] == 1.0  # ...citing the cafeteria passage only
+    assert answers["f1"] > 0.0  # "7:45" is in the answer, among other words
+    assert answers["refusal_rate"] == 1.0  # and the CEO question was refused
+    assert answers["p50_s"] > 0.0
