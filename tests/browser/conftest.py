@@ -41,9 +41,14 @@ def browser(monkeypatch) -> Iterator:
 
 
 @pytest.fixture
-def page_factory(browser):
-    """New pages in fresh contexts (own cookies and language), closed after the test."""
+def page_factory(browser, request):
+    """New pages in fresh contexts (own cookies and language), closed after the test. What the
+    page logs (console messages, script errors, failed requests) goes to `browser.log` beside
+    the screenshots, so a failure can be read afterwards."""
     contexts = []
+    folder = ARTIFACTS / request.node.name
+    folder.mkdir(parents=True, exist_ok=True)
+    log = (folder / "browser.log").open("w")
 
     def make(*, locale: str = "en-US", width: int = 1366, height: int = 860):
         context = browser.new_context(
@@ -51,11 +56,34 @@ def page_factory(browser):
         )
         context.set_default_timeout(30_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", lambda m: log.write(f"console {m.type}: {m.text}\n"))
+        page.on("pageerror", lambda e: log.write(f"page error: {e}\n"))
+        page.on("requestfailed", lambda r: log.write(f"request failed: {r.url} {r.failure}\n"))
+        page.on(
+            "response",
+            lambda r: (
+                r.status >= 400 and log.write(f"HTTP {r.status}: {r.request.method} {r.url}\n")
+            ),
+        )
+        return page
 
     yield make
     for context in contexts:
+        for page in context.pages:
+            if getattr(request.node, "rep_call_failed", False):
+                page.screenshot(path=str(folder / "failure.png"))
         context.close()
+    log.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Tell fixtures whether the test itself failed (for the failure screenshot)."""
+    report = yield
+    if report.when == "call":
+        item.rep_call_failed = report.failed
+    return report
 
 
 @pytest.fixture
@@ -83,3 +111,4 @@ def log_in(page, base_url: str, username: str, password: str = PASSWORD) -> None
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}/")
+    page.wait_for_load_state()  # the chat's script is attached before anything is typed

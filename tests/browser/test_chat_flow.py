@@ -20,6 +20,14 @@ INGEST_TIMEOUT_MS = 15 * 60_000  # ~150 passages through the bundled embedder on
 ANSWER_TIMEOUT_MS = 10 * 60_000
 
 
+def navigate(page, link: str) -> None:
+    """Follow a link and wait for the page's load event: the page's script (deferred) has run by
+    then, so what the test types next goes to the script's handlers, not a bare form."""
+    with page.expect_navigation():
+        page.click(link)
+    page.wait_for_load_state()
+
+
 def test_upload_ask_cite_feedback_stop_and_chinese(
     live_server, redis_worker, admin_user, shared_docs: Path, page_factory, screenshot
 ):
@@ -30,7 +38,7 @@ def test_upload_ask_cite_feedback_stop_and_chinese(
     log_in(page, base, admin_user.username)
 
     # --- Console: upload and watch the states go by ---------------------------------------------
-    page.click(".topnav >> text=Console")
+    navigate(page, ".topnav >> text=Console")
     page.wait_for_selector("#dropzone")
     page.set_input_files("#file-input", str(shared_docs / "en" / "fhs-3.0.pdf"))
     item = page.locator("#uploads .upload").first
@@ -48,13 +56,13 @@ def test_upload_ask_cite_feedback_stop_and_chinese(
     assert "indexed" in item.get_attribute("class"), (item.inner_text(), redis_worker.output())
     assert int(item.locator("progress").get_attribute("value")) == 100
 
-    page.click(".tabs >> text=Documents")
+    navigate(page, ".tabs >> text=Documents")
     row = page.locator("#documents tbody tr", has_text="fhs-3.0")
     assert "Indexed" in row.inner_text()
     screenshot(page, "document-list")
 
     # --- Chat: the answer streams in, then renders with citation chips ------------------------
-    page.click(".topnav >> text=Chat")
+    navigate(page, ".topnav >> text=Chat")
     page.fill("#question", QUESTION)
     page.keyboard.press("Enter")
     page.wait_for_selector("#stop:visible")
@@ -105,8 +113,8 @@ def test_upload_ask_cite_feedback_stop_and_chinese(
 
     # --- Overview: the voted-down question is there for the admins -----------------------------
     conversation_url = page.url
-    page.click(".topnav >> text=Console")
-    page.click(".tabs >> text=Overview")
+    navigate(page, ".topnav >> text=Console")
+    navigate(page, ".tabs >> text=Overview")
     flagged = page.locator("#flagged tbody").inner_text()
     assert QUESTION in flagged and "Should also mention /mnt." in flagged
     assert page.locator("#total-documents").inner_text() == "1"
@@ -125,14 +133,16 @@ def test_upload_ask_cite_feedback_stop_and_chinese(
     screenshot(page, "stopped")
 
     # --- Chinese UI: the same conversation, then a new one answered after the stop -----------
-    page.select_option("#language-select", "zh-hans")
+    with page.expect_navigation():
+        page.select_option("#language-select", "zh-hans")
+    page.wait_for_load_state()
     page.wait_for_selector("text=新对话")
     assert page.url == conversation_url  # the switch keeps the user where they were
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert page.locator("#send").inner_text() == "提问"
     assert page.locator(".answer[data-message] .cite").count() > 0  # history kept its chips
     screenshot(page, "chinese")
-    page.click("text=新对话")
+    navigate(page, "text=新对话")
     page.fill("#question", QUESTION)
     page.keyboard.press("Enter")
     # The stopped answer freed the model: this one is written and stored.
