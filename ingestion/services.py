@@ -105,6 +105,18 @@ def document_enqueue(*, document: Document) -> None:
     transaction.on_commit(lambda: ingest_document_task.delay(document_id))
 
 
+class DocumentInProgress(Exception):
+    """Re-indexing was asked for a document whose ingestion is still under way."""
+
+
+def document_reindex(*, document: Document) -> None:
+    """Parse, chunk and embed again: a retry of a failed document or a refresh of an indexed one.
+    Refused while an ingestion is queued or running, so one click twice queues one run."""
+    if document.status in Document.IN_PROGRESS:
+        raise DocumentInProgress(f"“{document}” is already being ingested ({document.status}).")
+    document_enqueue(document=document)
+
+
 def documents_recover_interrupted(*, worker: str) -> list[int]:
     """Re-queue documents that `worker` (a Celery node name) was ingesting when it died.
 

@@ -152,6 +152,7 @@ def closest_documents(passages: list[Citation], limit: int = 3) -> list[dict]:
                 "document_id": p.document_id,
                 "title": p.title,
                 "page": p.page,
+                "chunk_id": p.chunk_id,  # the closest passage, for the chat's source viewer
                 "score": round(p.score, 4),
             }
     return list(seen.values())[:limit]
@@ -228,11 +229,18 @@ def stream_answer(
             connection.close()
         mark = time.perf_counter()
         pieces: list[str] = []
-        for piece in llm.stream(build_messages(retrieved.question, sources), max_tokens=max_tokens):
-            if not pieces:
-                timings["first_token_s"] = time.perf_counter() - mark
-            pieces.append(piece)
-            yield piece
+        stream = llm.stream(build_messages(retrieved.question, sources), max_tokens=max_tokens)
+        try:
+            for piece in stream:
+                if not pieces:
+                    timings["first_token_s"] = time.perf_counter() - mark
+                pieces.append(piece)
+                yield piece
+        finally:
+            # When our consumer stops early (the user pressed Stop), the back end's stream and its
+            # hold on the model end now, not whenever the garbage collector finds them.
+            if hasattr(stream, "close"):
+                stream.close()
         text = "".join(pieces).strip()
         timings["generation_s"] = time.perf_counter() - mark
     except (LLMError, PromptTooLong) as exc:

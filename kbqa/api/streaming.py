@@ -47,3 +47,8 @@ def answer_events(events: Iterator) -> Iterator[str]:
     except Exception:
         logger.exception("Streaming an answer failed")
         yield sse("error", {"detail": "The answer failed unexpectedly; please ask again."})
+    finally:
+        # The client went away (Stop) and the server closed this response: end the answer's
+        # generation now, so the model is free for the next question.
+        if hasattr(events, "close"):
+            events.close()

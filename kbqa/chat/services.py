@@ -4,6 +4,7 @@ and both the question and the answer (with its citations and support verdicts) a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
@@ -54,10 +55,13 @@ def conversation_ask_stream(
     history = conversation_history(conversation=conversation)
     Message.objects.create(conversation=conversation, role=Message.Role.USER, content=question)
     yield conversation
-    for event in stream_answer(question, history=history):
-        yield event
-        if isinstance(event, Answer):
-            yield _store_answer(conversation, event)
+    # closing(): a client that goes away (Stop) closes this generator; the model's stream must
+    # close with it at once, not whenever the garbage collector gets to it.
+    with closing(stream_answer(question, history=history)) as events:
+        for event in events:
+            yield event
+            if isinstance(event, Answer):
+                yield _store_answer(conversation, event)
 
 
 def conversation_ask(
@@ -86,3 +90,17 @@ def message_feedback(
     message.feedback_at = timezone.now() if rating or message.feedback_comment else None
     message.save(update_fields=["rating", "feedback_comment", "feedback_at"])
     return message
+
+
+def conversation_rename(*, conversation: Conversation, title: str) -> Conversation:
+    title = " ".join(title.split())[:TITLE_CHARS]
+    if not title:
+        raise ValueError("The title is empty.")
+    conversation.title = title
+    conversation.save(update_fields=["title"])
+    return conversation
+
+
+def conversation_delete(*, conversation: Conversation) -> None:
+    """Delete a conversation and its messages (their ratings go with them)."""
+    conversation.delete()

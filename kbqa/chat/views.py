@@ -1,28 +1,178 @@
-"""The staff chat page (plain form for now: question in, cited answer out, follow-ups answered in
-the conversation they continue)."""
+"""The staff chat in the browser: the page, and the small endpoints its script calls (rename and
+delete a conversation, an answer's HTML, feedback, the source viewer, page images, downloads).
+
+Questions are asked through the API's stream (`POST /api/v1/ask/stream/`); these views only read
+and render. Every document or chunk shown goes through `ingestion.access`.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import json
+from pathlib import Path
 
-from kbqa.chat.selectors import conversation_of
-from kbqa.chat.services import conversation_ask
+from django.contrib.auth.decorators import login_required
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from ingestion.access import readable_chunk, readable_document
+from kbqa.chat import pdf_pages
+from kbqa.chat.rendering import message_context
+from kbqa.chat.selectors import conversation_of, conversations_of, message_of
+from kbqa.chat.services import conversation_delete, conversation_rename, message_feedback
+from kbqa.chat.sources import passage_in_context
+
+SIDEBAR_CONVERSATIONS = 200  # the most recent; older ones stay in the API and the admin
+
+
+def _browser_strings() -> dict[str, str]:
+    """Texts the page's script shows, translated here so the script holds no language."""
+    return {
+        "stop": _("Stop"),
+        "stopped": _("Stopped: the answer was not finished."),
+        "thinking": _("Searching the documents…"),
+        "writing": _("Writing the answer…"),
+        "failed": _("The answer failed; please ask again."),
+        "copied": _("Copied"),
+        "rename_prompt": _("New title for this conversation:"),
+        "delete_confirm": _("Delete this conversation? This cannot be undone."),
+        "thanks": _("Thank you for the feedback."),
+        "source_failed": _("The source could not be opened."),
+        "rename": _("Rename"),
+        "delete": _("Delete"),
+    }
 
 
 @login_required
-def chat(request: HttpRequest) -> HttpResponse:
-    context: dict = {"question": "", "answer": None, "conversation": None}
-    if request.method == "POST":
-        question = request.POST.get("question", "").strip()
-        conversation_id = request.POST.get("conversation", "")
-        conversation = None
-        if conversation_id.isdigit():
-            conversation = conversation_of(user=request.user, pk=int(conversation_id))
-        if question:
-            conversation, answer, _ = conversation_ask(
-                user=request.user, question=question, conversation=conversation
-            )
-            context.update(question=question, answer=answer, conversation=conversation)
+@require_GET
+def chat(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    conversation = conversation_of(user=request.user, pk=pk) if pk else None
+    turns = []
+    if conversation is not None:
+        for message in conversation.messages.all():
+            if message.role == message.Role.USER:
+                turns.append({"question": message, "answer": None})
+            elif turns and turns[-1]["answer"] is None:
+                turns[-1]["answer"] = message_context(message)
+    context = {
+        "conversations": conversations_of(user=request.user)[:SIDEBAR_CONVERSATIONS],
+        "conversation": conversation,
+        "turns": turns,
+        "strings": _browser_strings(),
+    }
     return render(request, "chat/chat.html", context)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("Accept") == "application/json"
+
+
+@login_required
+@require_POST
+def rename(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = conversation_of(user=request.user, pk=pk)
+    try:
+        conversation_rename(conversation=conversation, title=request.POST.get("title", ""))
+    except ValueError as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
+    if _wants_json(request):
+        return JsonResponse({"id": conversation.pk, "title": conversation.title})
+    return HttpResponseRedirect(reverse("conversation", args=[pk]))
+
+
+@login_required
+@require_POST
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation_delete(conversation=conversation_of(user=request.user, pk=pk))
+    if _wants_json(request):
+        return JsonResponse({"deleted": pk})
+    return HttpResponseRedirect(reverse("chat"))
+
+
+@login_required
+@require_GET
+def answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """One stored answer as HTML, swapped in for the plain text streamed while it was written."""
+    message = message_of(user=request.user, pk=pk)
+    if message.role != message.Role.ASSISTANT:
+        raise Http404
+    return render(request, "chat/_answer.html", message_context(message))
+
+
+@login_required
+@require_POST
+def feedback(request: HttpRequest, pk: int) -> JsonResponse:
+    message = message_of(user=request.user, pk=pk)
+    try:
+        data = json.loads(request.body or b"{}")
+        rating = int(data.get("rating", 0))
+        message_feedback(
+            user=request.user, message=message, rating=rating, comment=str(data.get("comment", ""))
+        )
+    except (ValueError, TypeError, AttributeError) as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
+    return JsonResponse({"rating": message.rating, "comment": message.feedback_comment})
+
+
+@login_required
+@require_GET
+def source(request: HttpRequest, chunk_id: int) -> HttpResponse:
+    """The source viewer's panel for one cited passage."""
+    chunk = readable_chunk(request.user, chunk_id)
+    document = chunk.document
+    context = {
+        "document": document,
+        "page": chunk.page,
+        "section": chunk.section,
+        "context": passage_in_context(chunk),
+        "is_pdf": pdf_pages.is_pdf(document),
+        "boxes": pdf_pages.passage_boxes(document, chunk.page, chunk.text)
+        if pdf_pages.is_pdf(document)
+        else [],
+    }
+    return render(request, "chat/_source.html", context)
+
+
+@login_required
+@require_GET
+def document_page(request: HttpRequest, pk: int, page: int) -> HttpResponse:
+    """The viewer's panel for a page without a passage (a refusal's closest documents)."""
+    document = readable_document(request.user, pk)
+    context = {"document": document, "page": page, "is_pdf": pdf_pages.is_pdf(document)}
+    return render(request, "chat/_source.html", context)
+
+
+@login_required
+@require_GET
+def page_image(request: HttpRequest, pk: int, page: int) -> FileResponse:
+    document = readable_document(request.user, pk)
+    if not pdf_pages.is_pdf(document):
+        raise Http404
+    try:
+        path = pdf_pages.page_png(document, page)
+    except ValueError as exc:
+        raise Http404(str(exc)) from None
+    response = FileResponse(path.open("rb"), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+@require_GET
+def download(request: HttpRequest, pk: int) -> FileResponse:
+    """The original file, for a user who may read the document."""
+    document = readable_document(request.user, pk)
+    if not document.file or not document.file.storage.exists(document.file.name):
+        raise Http404
+    return FileResponse(
+        document.file.open("rb"), as_attachment=True, filename=Path(document.file.name).name
+    )

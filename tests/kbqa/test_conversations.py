@@ -123,10 +123,21 @@ def test_model_server_down_gives_a_message_and_the_sources(
     assert "not reachable" in events[-1][1]["error"]
 
 
-def test_chat_page_shows_the_error_and_the_sources(
+def test_chat_shows_the_error_and_opens_the_closest_passage(
     ingested_handbook, client, admin_user, llm_server_down
 ):
     client.force_login(admin_user)
-    html = client.post("/", {"question": "When does the Zorblax cafeteria open?"}).content.decode()
-    assert 'id="error"' in html and "not reachable" in html
-    assert "7:45" in html  # the retrieved passage is still shown
+    events = _events(
+        client.post(
+            "/api/v1/ask/stream/",
+            {"question": "When does the Zorblax cafeteria open?"},
+            content_type="application/json",
+        )
+    )
+    done = events[-1][1]
+    html = client.get(f"/answers/{done['message_id']}/").content.decode()
+    assert "answer refused failed" in html and "not reachable" in html
+    closest = done["closest_documents"][0]
+    assert f'class="source-link" data-chunk="{closest["chunk_id"]}"' in html
+    source = client.get(f"/sources/{closest['chunk_id']}/").content.decode()
+    assert "7:45" in source  # the retrieved passage is still one click away

@@ -1,0 +1,126 @@
+"""A PDF page as the reader sees it: rendered to PNG (pdfium), with the boxes of a cited passage so
+the viewer can mark it on the image.
+
+Rendered pages are cached under `DATA_DIR/pages/<document id>-<sha256 prefix>/`, keyed by the
+file's hash so a re-uploaded or replaced file never shows a stale picture. Written atomically
+(temporary file, then rename), so two web processes rendering the same page do not clash.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pypdfium2 as pdfium
+from django.conf import settings
+
+from ingestion.models import Document
+
+RENDER_SCALE = 1.5  # 108 dpi: sharp on a laptop beside the chat, ~150 KB a page
+_WORD = re.compile(r"\w", re.UNICODE)
+_ANCHOR_CHARS = 60  # when the whole passage is not found verbatim, match its two ends
+# pdfium is not thread-safe: one call into it at a time in this process.
+_pdfium_lock = threading.Lock()
+
+
+@dataclass
+class Box:
+    """A highlight rectangle in percent of the page's width and height, from the top left."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+
+def is_pdf(document: Document) -> bool:
+    return document.file.name.lower().endswith(".pdf")
+
+
+def _cache_path(document: Document, page: int) -> Path:
+    folder = f"{document.pk}-{document.sha256[:16]}"
+    return Path(settings.DATA_DIR) / "pages" / folder / f"{page}.png"
+
+
+def page_png(document: Document, page: int) -> Path:
+    """Path of the PNG of 1-based `page`; ValueError if the document has no such page."""
+    path = _cache_path(document, page)
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _pdfium_lock:
+        pdf = pdfium.PdfDocument(document.file.path)
+        try:
+            if not 1 <= page <= len(pdf):
+                raise ValueError(f"The document has no page {page}.")
+            image = pdf[page - 1].render(scale=RENDER_SCALE).to_pil()
+        finally:
+            pdf.close()
+    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(handle)
+    image.save(tmp, format="PNG", optimize=True)
+    Path(tmp).replace(path)
+    return path
+
+
+def _normalized(text: str) -> tuple[str, list[int]]:
+    """Word characters only, case-folded, with each one's index in `text`: PDF text layers and the
+    ingestion's extracted text differ in spaces, hyphens and line breaks, not in letters."""
+    chars: list[str] = []
+    positions: list[int] = []
+    for index, char in enumerate(text):
+        if _WORD.match(char):
+            chars.append(char.casefold())
+            positions.append(index)
+    return "".join(chars), positions
+
+
+def _find_span(page_text: str, passage: str) -> tuple[int, int] | None:
+    haystack, positions = _normalized(page_text)
+    needle, _ = _normalized(passage)
+    if not needle or not haystack:
+        return None
+    start = haystack.find(needle)
+    if start >= 0:
+        return positions[start], positions[start + len(needle) - 1]
+    head, tail = needle[:_ANCHOR_CHARS], needle[-_ANCHOR_CHARS:]
+    first = haystack.find(head)
+    last = haystack.find(tail, max(first, 0))
+    if first < 0 or last < 0:
+        return None
+    return positions[first], positions[last + len(tail) - 1]
+
+
+def passage_boxes(document: Document, page: int, passage: str) -> list[Box]:
+    """Rectangles covering `passage` on 1-based `page`, or none when it cannot be located (a page
+    without a text layer, or text the PDF lays out differently)."""
+    with _pdfium_lock:
+        pdf = pdfium.PdfDocument(document.file.path)
+        try:
+            if not 1 <= page <= len(pdf):
+                return []
+            pdf_page = pdf[page - 1]
+            width, height = pdf_page.get_size()
+            textpage = pdf_page.get_textpage()
+            span = _find_span(textpage.get_text_range(), passage)
+            if span is None:
+                return []
+            start, end = span
+            rects = [
+                textpage.get_rect(i) for i in range(textpage.count_rects(start, end - start + 1))
+            ]
+        finally:
+            pdf.close()
+    return [
+        Box(
+            left=round(100 * left / width, 2),
+            top=round(100 * (height - top) / height, 2),
+            width=round(100 * (right - left) / width, 2),
+            height=round(100 * (top - bottom) / height, 2),
+        )
+        for left, bottom, right, top in rects
+    ]

@@ -1,0 +1,174 @@
+"""The admins' console: drag-and-drop upload with live progress, the document list (search, filter,
+delete, re-index, retry) and the overview (totals; refused and voted-down questions).
+
+Files are uploaded by the page's script through the REST API (`POST /api/v1/documents/`, one
+request per file so each has its own progress bar); these views list, poll and act, each through
+one service.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from ingestion.access import readable_document
+from ingestion.models import Document
+from ingestion.services import DocumentInProgress, document_delete, document_reindex
+from kbqa.console.selectors import console_documents, flagged_answers, knowledge_base_totals
+
+PAGE_SIZE = 50
+STATUS_LABELS = {
+    Document.Status.UPLOADED: gettext_lazy("Uploaded"),
+    Document.Status.QUEUED: gettext_lazy("Queued"),
+    Document.Status.PARSING: gettext_lazy("Parsing"),
+    Document.Status.EMBEDDING: gettext_lazy("Embedding"),
+    Document.Status.INDEXED: gettext_lazy("Indexed"),
+    Document.Status.FAILED: gettext_lazy("Failed"),
+}
+# Where each state sits on one bar from upload to indexed; embedding fills most of it.
+_STATE_PERCENT = {"uploaded": 5, "queued": 10, "parsing": 20, "indexed": 100, "failed": 100}
+
+
+def console_view(view):
+    """Signed in and allowed to add documents (the admins); others get 403, not a login loop."""
+
+    @login_required
+    @permission_required("ingestion.add_document", raise_exception=True)
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def document_row(document: Document) -> dict:
+    """A document's state as the console shows it, in the page and in the status JSON."""
+    if document.status == Document.Status.EMBEDDING:
+        percent = 25 + round(0.75 * document.progress)
+    else:
+        percent = _STATE_PERCENT.get(document.status, 0)
+    return {
+        "id": document.pk,
+        "title": str(document),
+        "status": document.status,
+        "label": str(STATUS_LABELS.get(document.status, document.status)),
+        "percent": percent,
+        "progress": document.progress,
+        "error": document.error,
+        "notes": document.notes,
+        "pages": document.page_count,
+        "chunks": getattr(document, "chunk_count", None),
+        "busy": document.status in Document.IN_PROGRESS,
+    }
+
+
+def _strings() -> dict[str, str]:
+    return {
+        "uploading": _("Uploading"),
+        "retry": _("Retry"),
+        "duplicate": _("Already in the knowledge base as “%(title)s”; not added again."),
+        "rejected": _("Refused"),
+        "network": _("The upload failed (network or server error)."),
+        "from_archive": _("from %(archive)s"),
+        "nothing_new": _("Nothing new in this archive."),
+        "already_stored": _("Already stored"),
+        "archive_summary": _(
+            "%(created)s new, %(duplicates)s already stored, %(rejected)s refused"
+        ),
+        **{f"status_{key}": str(label) for key, label in STATUS_LABELS.items()},
+    }
+
+
+@console_view
+@require_GET
+def upload(request: HttpRequest) -> HttpResponse:
+    recent = [document_row(d) for d in console_documents(request.user)[:10]]
+    return render(
+        request,
+        "console/upload.html",
+        {"recent": recent, "strings": _strings(), "tab": "upload"},
+    )
+
+
+@console_view
+@require_GET
+def documents(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    status = request.GET.get("status", "")
+    if status not in Document.Status.values:
+        status = ""
+    page = Paginator(console_documents(request.user, query=query, status=status), PAGE_SIZE)
+    page_obj = page.get_page(request.GET.get("page"))
+    context = {
+        "rows": [document_row(d) for d in page_obj],
+        "page_obj": page_obj,
+        "query": query,
+        "status": status,
+        "statuses": list(STATUS_LABELS.items()),
+        "tab": "documents",
+        "strings": _strings(),
+    }
+    return render(request, "console/documents.html", context)
+
+
+@console_view
+@require_GET
+def documents_status(request: HttpRequest) -> JsonResponse:
+    """States of the documents listed in `ids` (comma-separated), for the live progress bars."""
+    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip().isdigit()][:500]
+    rows = [document_row(d) for d in console_documents(request.user).filter(pk__in=ids)]
+    return JsonResponse({"documents": rows})
+
+
+def _done(request: HttpRequest, payload: dict, status: int = 200) -> HttpResponse:
+    """JSON for the page's script; a redirect back to the list (with a message) for a form."""
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse(payload, status=status)
+    level = messages.SUCCESS if status < 400 else messages.ERROR
+    messages.add_message(request, level, payload["detail"])
+    return HttpResponseRedirect(request.POST.get("next") or reverse("console:documents"))
+
+
+@console_view
+@require_POST
+def reindex(request: HttpRequest, pk: int) -> HttpResponse:
+    """Re-index an indexed document, or retry a failed one."""
+    document = readable_document(request.user, pk)
+    try:
+        document_reindex(document=document)
+    except DocumentInProgress as exc:
+        return _done(request, {"detail": str(exc)}, status=409)
+    detail = _("“%(title)s” is queued for indexing.") % {"title": document}
+    return _done(request, {"detail": detail, "document": document_row(document)})
+
+
+@console_view
+@permission_required("ingestion.delete_document", raise_exception=True)
+@require_POST
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    document = readable_document(request.user, pk)
+    title = str(document)
+    document_delete(document=document)
+    return _done(request, {"detail": _("“%(title)s” was deleted.") % {"title": title}})
+
+
+@console_view
+@require_GET
+def overview(request: HttpRequest) -> HttpResponse:
+    totals = knowledge_base_totals(request.user)
+    context = {
+        "totals": totals,
+        "by_status": [(STATUS_LABELS[s], n) for s, n in totals.by_status.items()],
+        "flagged": flagged_answers(),
+        "tab": "overview",
+    }
+    return render(request, "console/overview.html", context)
