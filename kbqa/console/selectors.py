@@ -49,7 +49,6 @@ class Totals:
 
 def knowledge_base_totals(user: AbstractBaseUser) -> Totals:
     """Counts for the overview page: the documents the user may read, and the shared index."""
-    from llm.bundled import QWEN25_CODER_05B
     from llm.services import get_llm
     from retrieval.services import get_embedder, get_index
 
@@ -59,7 +58,6 @@ def knowledge_base_totals(user: AbstractBaseUser) -> Totals:
         Path(settings.KBQA_INDEX["OPTIONS"]["path"]),
         Path(settings.KBQA_LEXICAL_INDEX["OPTIONS"]["path"]),
     ]
-    llm_name = get_llm().name
     return Totals(
         documents=sum(by_status.values()),
         by_status={s: by_status.get(s, 0) for s in Document.Status.values},
@@ -67,7 +65,7 @@ def knowledge_base_totals(user: AbstractBaseUser) -> Totals:
         vectors=get_index().describe()["count"],
         index_bytes=sum(_size_on_disk(p) for p in index_dirs),
         embedder=get_embedder().name,
-        llm=QWEN25_CODER_05B.file_name if llm_name == "bundled" else llm_name,
+        llm=get_llm().name,
     )
 
 

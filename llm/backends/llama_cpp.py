@@ -43,7 +43,9 @@ class LlamaCppBackend(LLMBackend):
         self.max_tokens = max_tokens
         self.queue_timeout = queue_timeout
         self.timeout = timeout
-        self.name = model_path if self._is_bundled else Path(model_path).name
+        self.name = (
+            bundled_model(model_path).file_name if self._is_bundled else Path(model_path).name
+        )
         self._llama = None
         self._lock = threading.Lock()  # one generation at a time
         self._load_lock = threading.Lock()
