@@ -5,7 +5,8 @@ variant fuses the same lists, so differences are the fusion's alone (not noise, 
     .venv/bin/python bench/fusion.py ../shared/eval/xquad-en ../shared/eval/cmrc2018-trial \\
         --embedding-cache var/eval/cache
 
-Prints R@1 / R@5 / MRR@10 per set and variant; `current` is what `retrieval.fusion` does.
+Prints R@1 / R@5 / R@10 / MRR@10 per set and variant; "(current)" marks what `retrieval.fusion`
+does with the default settings.
 """
 
 from __future__ import annotations
@@ -29,17 +30,29 @@ def main() -> None:
     from retrieval.evaluation.datasets import load_dataset
     from retrieval.evaluation.metrics import summarise
     from retrieval.evaluation.runner import K, throwaway_retriever
-    from retrieval.fusion import FusedHit, reciprocal_rank_fusion
+    from retrieval.fusion import FusedHit
 
-    def weighted(lexical_weight: Callable, dense_weight: Callable, rrf_k: int = 60) -> Callable:
+    def fused(rrf_k: int, cap: float = fusion.CONFIDENCE_CAP, whole_list: bool = False):
+        """The module's fusion with another k or cap; `whole_list` applies each list's boost to
+        every hit of it (the fusion before 2026-11-23) instead of its first hit only."""
+
         def fuse(dense, lexical, overlap):
-            return reciprocal_rank_fusion(
-                dense,
-                lexical,
-                lexical_weight=lexical_weight(overlap, lexical),
-                dense_weight=dense_weight(dense),
-                k=rrf_k,
-            )
+            lexical_boost = min(cap, fusion.lexical_confidence(lexical))
+            dense_boost = min(cap, fusion.dense_confidence(dense))
+            if not whole_list:
+                return fusion.reciprocal_rank_fusion(
+                    dense,
+                    lexical,
+                    lexical_scale=overlap,
+                    lexical_boost=lexical_boost,
+                    dense_boost=dense_boost,
+                    k=rrf_k,
+                )
+            hits: dict[int, FusedHit] = {}
+            for side, scale in ((dense, dense_boost), (lexical, overlap * lexical_boost)):
+                for rank, hit in enumerate(side if scale > 0 else [], start=1):
+                    hits.setdefault(hit.id, FusedHit(hit.id, 0.0)).score += scale / (rrf_k + rank)
+            return sorted(hits.values(), key=lambda h: (-h.score, h.id))
 
         return fuse
 
@@ -50,45 +63,20 @@ def main() -> None:
 
         return fuse
 
-    def top_boost(rrf_k: int = 60, cap: float = fusion.CONFIDENCE_CAP) -> Callable:
-        """Confidence raises only each list's first hit (it measures how far that hit stands
-        out); the rest of each list counts as in plain RRF (BM25 scaled by script overlap)."""
-
-        def fuse(dense, lexical, overlap):
-            lexical_conf = min(cap, fusion.lexical_weight(1.0, lexical))
-            dense_conf = min(cap, fusion.dense_weight(dense))
-            fused: dict[int, FusedHit] = {}
-            for hits, conf, scale in ((dense, dense_conf, 1.0), (lexical, lexical_conf, overlap)):
-                if scale <= 0:
-                    continue
-                for rank, hit in enumerate(hits, start=1):
-                    entry = fused.setdefault(hit.id, FusedHit(hit.id, 0.0))
-                    entry.score += scale * (conf if rank == 1 else 1.0) / (rrf_k + rank)
-            return sorted(fused.values(), key=lambda h: (-h.score, h.id))
-
-        return fuse
-
-    def capped(cap: float, rrf_k: int = 60) -> Callable:
-        return weighted(
-            lambda o, lx: min(cap, fusion.lexical_weight(o, lx)),
-            lambda d: min(cap, fusion.dense_weight(d)),
-            rrf_k,
-        )
+    def plain(dense, lexical, overlap):
+        return fusion.reciprocal_rank_fusion(dense, lexical, k=60)
 
     variants: dict[str, Callable] = {
         "dense": only("dense"),
         "bm25": only("bm25"),
-        "plain rrf": weighted(lambda o, lx: 1.0, lambda d: 1.0),
-        "current": weighted(fusion.lexical_weight, fusion.dense_weight),
-        "current cap 3": capped(3.0),
-        "current cap 2": capped(2.0),
-        "current k 20": weighted(fusion.lexical_weight, fusion.dense_weight, 20),
-        "current k 10": weighted(fusion.lexical_weight, fusion.dense_weight, 10),
-        "top boost": top_boost(),
-        "top boost k 20": top_boost(20),
-        "top boost k 10": top_boost(10),
-        "top boost k 5": top_boost(5),
-        "top boost k 10 cap 3": top_boost(10, 3.0),
+        "plain rrf k 60": plain,
+        "whole-list boost k 60": fused(60, whole_list=True),
+        "whole-list boost k 10": fused(10, whole_list=True),
+        "first-hit boost k 60": fused(60),
+        "first-hit boost k 20": fused(20),
+        "first-hit boost k 10 (current)": fused(10),
+        "first-hit boost k 5": fused(5),
+        "first-hit boost k 10 cap 3": fused(10, cap=3.0),
     }
 
     for path in args.datasets:
@@ -106,7 +94,7 @@ def main() -> None:
                 lexical = retriever.lexical.search(query=query.question, k=depth)
                 candidates.append((query, dense, lexical.hits, lexical.script_overlap))
             print(f"\n{dataset.name} ({len(scored)} questions)")
-            print(f"{'variant':<28}{'R@1':>8}{'R@5':>8}{'R@10':>8}{'MRR@10':>8}")
+            print(f"{'variant':<32}{'R@1':>8}{'R@5':>8}{'R@10':>8}{'MRR@10':>8}")
             for name, fuse in variants.items():
                 ranked = []
                 for query, dense, lexical, overlap in candidates:
@@ -116,7 +104,7 @@ def main() -> None:
                     ranked.append([labels[h.id] for h in hits])
                 row = summarise(ranked, [q.gold for q in scored], [0.0])
                 print(
-                    f"{name:<28}{row['recall@1']:>8.3f}{row['recall@5']:>8.3f}"
+                    f"{name:<32}{row['recall@1']:>8.3f}{row['recall@5']:>8.3f}"
                     f"{row['recall@10']:>8.3f}{row['mrr@10']:>8.3f}"
                 )
 

@@ -15,7 +15,13 @@ import numpy as np
 
 from retrieval.dedupe import suppress_near_duplicates
 from retrieval.embedders.base import Embedder
-from retrieval.fusion import FusedHit, dense_weight, lexical_weight, reciprocal_rank_fusion
+from retrieval.fusion import (
+    RRF_K,
+    FusedHit,
+    dense_confidence,
+    lexical_confidence,
+    reciprocal_rank_fusion,
+)
 from retrieval.index.base import VectorIndex
 from retrieval.lexical.bm25_store import BM25Store
 from retrieval.rerankers.base import Reranker
@@ -49,7 +55,7 @@ class Retriever:
         lexical: BM25Store,
         reranker: Reranker | None = None,
         depth: int = 50,
-        rrf_k: int = 60,
+        rrf_k: int = RRF_K,
         dedupe_threshold: float | None = 0.85,
     ) -> None:
         """`depth`: candidates taken from each side before fusion; `dedupe_threshold`: None turns
@@ -109,7 +115,7 @@ class Retriever:
         index's search, so the restriction never costs results)."""
         depth = max(self.depth, 3 * k)
         dense = lexical = []
-        weight = 0.0
+        script_overlap = 0.0
         if mode in (Mode.DENSE, Mode.HYBRID):
             vector = self.embedder.embed_query(query)
             dense = self.vectors.search(
@@ -117,8 +123,7 @@ class Retriever:
             )
         if mode in (Mode.BM25, Mode.HYBRID):
             result = self.lexical.search(query=query, k=depth, allowed_ids=allowed_ids)
-            lexical = result.hits
-            weight = lexical_weight(result.script_overlap, lexical)
+            lexical, script_overlap = result.hits, result.script_overlap
         if mode is Mode.DENSE:
             fused = [FusedHit(h.id, h.score, dense_rank=r) for r, h in enumerate(dense, 1)]
         elif mode is Mode.BM25:
@@ -127,8 +132,9 @@ class Retriever:
             fused = reciprocal_rank_fusion(
                 dense,
                 lexical,
-                lexical_weight=weight,
-                dense_weight=dense_weight(dense),
+                lexical_scale=script_overlap,
+                lexical_boost=lexical_confidence(lexical),
+                dense_boost=dense_confidence(dense),
                 k=self.rrf_k,
             )
         dense_scores = {h.id: h.score for h in dense}

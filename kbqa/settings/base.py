@@ -215,7 +215,7 @@ KBQA_RERANKER = (
     else None
 )
 # Hybrid search tuning (retrieval.retriever.Retriever keyword arguments).
-KBQA_SEARCH = {"depth": 50, "rrf_k": 60, "dedupe_threshold": 0.85}
+KBQA_SEARCH = {"depth": 50, "rrf_k": 10, "dedupe_threshold": 0.85}
 # Dotted path to `(user) -> iterable of readable chunk ids | None`, applied inside every search.
 KBQA_ACCESS_FILTER = env_str("KBQA_ACCESS_FILTER") or None
 # KBQA_LLM_BACKEND picks the generator: "llama_cpp" runs a GGUF in this process; "openai" talks
