@@ -65,7 +65,7 @@ def main() -> None:
     print(f"ingested {len(chunks)} passages in {time.perf_counter() - started:.1f}s")
 
     def answer_fn(question: str) -> dict:
-        result = answer_question(question).as_dict()
+        result = answer_question(question, user=None).as_dict()
         for citation in result["citations"]:
             citation["passage_id"] = passage_of_chunk.get(citation["chunk_id"])
         print(

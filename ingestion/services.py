@@ -22,7 +22,7 @@ from django.core.files import File
 from django.db import InterfaceError, OperationalError, transaction
 
 from ingestion.chunking import ChunkSpec, chunk_document
-from ingestion.models import Chunk, Document
+from ingestion.models import Chunk, Collection, Document
 from ingestion.parsers import SUPPORTED_SUFFIXES, ParsedDocument, ParseError, unsupported_message
 from retrieval.services import get_embedder, index_replace
 
@@ -75,7 +75,12 @@ def validate_upload_size(size: int | None) -> None:
 
 
 def document_create(
-    *, file: File, title: str = "", uploaded_by=None, enqueue: bool = True
+    *,
+    file: File,
+    title: str = "",
+    uploaded_by=None,
+    collection: Collection | None = None,
+    enqueue: bool = True,
 ) -> Document:
     """Store an upload as `uploaded` and, unless the caller ingests it itself, queue it once the row
     is committed. Raises DuplicateDocument when a file with the same SHA-256 is already stored."""
@@ -86,7 +91,12 @@ def document_create(
     existing = Document.objects.filter(sha256=sha256).order_by("pk").first()
     if existing is not None:
         raise DuplicateDocument(existing)
-    document = Document(title=title or Path(name).stem, sha256=sha256, uploaded_by=uploaded_by)
+    document = Document(
+        title=title or Path(name).stem,
+        sha256=sha256,
+        uploaded_by=uploaded_by,
+        collection=collection or Collection.objects.default(),
+    )
     document.file.save(name, file, save=False)
     document.save()
     if enqueue:

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from kbqa.api import openai_compat
 from kbqa.chat import views as chat_views
 
 urlpatterns = [
@@ -10,4 +11,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("kbqa.api.urls")),
+    # OpenAI-compatible facade (base URL for SDKs: http://host/v1)
+    path("v1/chat/completions", openai_compat.ChatCompletionsView.as_view(), name="openai-chat"),
+    path("v1/models", openai_compat.ModelsView.as_view(), name="openai-models"),
 ]

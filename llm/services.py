@@ -113,9 +113,11 @@ def rewrite_question(question: str, history: list[Message]) -> str:
     return first_line
 
 
-def _retrieve(question: str, k: int) -> list[Citation]:
-    """Top-k passages of indexed documents, best first, with their retrieval scores."""
-    hits = search(query=question, k=k)
+def _retrieve(question: str, k: int, user=None) -> list[Citation]:
+    """Top-k passages of indexed documents `user` may read, best first, with their retrieval
+    scores (the access filter runs inside the search, so refusals' closest documents and every
+    citation come from readable documents only)."""
+    hits = search(query=question, k=k, user=user)
     chunks = chunks_by_id(hit.id for hit in hits)
     found: list[Citation] = []
     for hit in hits:
@@ -173,12 +175,17 @@ def _is_refusal(text: str) -> bool:
 def stream_answer(
     question: str,
     *,
+    user,
     history: list[Message] | None = None,
     top_k: int | None = None,
 ) -> Iterator[Retrieved | str | Answer]:
     """The answering pipeline as events: one `Retrieved`, then the answer's text piece by piece
     (`str`), then the final, verified `Answer`. Refusals and back-end failures end in an `Answer`
-    too, never an exception (only an empty question raises ValueError)."""
+    too, never an exception (only an empty question raises ValueError).
+
+    `user` is required so no caller forgets it: only the documents they may read are searched.
+    `user=None` is for trusted in-process callers (the `ask` command, benchmarks): no restriction.
+    """
     question = question.strip()
     if not question:
         raise ValueError("The question is empty.")
@@ -193,7 +200,7 @@ def stream_answer(
     timings["rewrite_s"] = time.perf_counter() - started
 
     mark = time.perf_counter()
-    candidates = _retrieve(retrieved.question, top_k or settings.KBQA_TOP_K)
+    candidates = _retrieve(retrieved.question, top_k or settings.KBQA_TOP_K, user)
     timings["retrieval_s"] = time.perf_counter() - mark
     best = max((c.score for c in candidates), default=None)
     if best is None or best < settings.KBQA_MIN_RETRIEVAL_SCORE:
@@ -281,9 +288,9 @@ def stream_answer(
 
 
 def answer_question(
-    question: str, *, history: list[Message] | None = None, top_k: int | None = None
+    question: str, *, user, history: list[Message] | None = None, top_k: int | None = None
 ) -> Answer:
-    for event in stream_answer(question, history=history, top_k=top_k):
+    for event in stream_answer(question, user=user, history=history, top_k=top_k):
         if isinstance(event, Answer):
             return event
     raise AssertionError("stream_answer ended without an Answer")

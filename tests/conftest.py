@@ -147,14 +147,21 @@ def admin_user(django_user_model):
     return django_user_model.objects.create_superuser("admin", password="pw-for-tests")
 
 
-@pytest.fixture
-def admin_api(admin_user):
-    from rest_framework.authtoken.models import Token
+def api_client(user, *, scope: str = "manage"):
+    """An API client authenticated with a fresh named token of `user`."""
     from rest_framework.test import APIClient
 
+    from kbqa.api.tokens import token_create
+
+    _, key = token_create(user=user, name=f"test {time.monotonic_ns()}", scope=scope)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin_user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     return client
+
+
+@pytest.fixture
+def admin_api(admin_user):
+    return api_client(admin_user)
 
 
 def wait_for_status(client, document_id: int, timeout: float = 600) -> dict:

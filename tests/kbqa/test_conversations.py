@@ -7,9 +7,8 @@ import json
 import socket
 
 import pytest
-from rest_framework.test import APIClient
-
 from kbqa.chat.models import Conversation, Message
+from tests.conftest import api_client
 
 
 def _events(response) -> list[tuple[str, dict]]:
@@ -69,24 +68,21 @@ def test_streamed_answer_then_a_follow_up_in_the_same_conversation(
     assert [m["role"] for m in detail["messages"]] == roles
     assert detail["messages"][1]["citations"] == done["citations"]
     listed = admin_api.get("/api/v1/conversations/").json()
-    assert [c["id"] for c in listed] == [conversation_id]
+    assert [c["id"] for c in listed["results"]] == [conversation_id]
 
 
 @pytest.mark.django_db
 def test_another_users_conversation_is_not_found(admin_user, django_user_model):
-    from rest_framework.authtoken.models import Token
-
     conversation = Conversation.objects.create(user=admin_user, title="private")
     Message.objects.create(conversation=conversation, role="user", content="secret question")
     other = django_user_model.objects.create_user("other", password="pw")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other).key}")
+    client = api_client(other)
     assert client.get(f"/api/v1/conversations/{conversation.pk}/").status_code == 404
     response = client.post(
         "/api/v1/ask/", {"question": "hi", "conversation_id": conversation.pk}, format="json"
     )
     assert response.status_code == 404
-    assert client.get("/api/v1/conversations/").json() == []
+    assert client.get("/api/v1/conversations/").json()["results"] == []
     assert conversation.messages.count() == 1
 
 
