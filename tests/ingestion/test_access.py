@@ -22,7 +22,9 @@ from ingestion.models import Chunk, Collection, Document
 
 def _document(title: str, collection: Collection | None = None) -> Document:
     document = Document.objects.create(
-        title=title, sha256=title.ljust(64, "0")[:64], **({"collection": collection} if collection else {})
+        title=title,
+        sha256=title.ljust(64, "0")[:64],
+        **({"collection": collection} if collection else {}),
     )
     document.file.save(f"{title}.txt", ContentFile(b"Canteen opens at 7:45."), save=True)
     return document

@@ -3,21 +3,10 @@ privacy, and a model server that is down."""
 
 from __future__ import annotations
 
-import json
-import socket
-
 import pytest
+
 from kbqa.chat.models import Conversation, Message
-from tests.conftest import api_client
-
-
-def _events(response) -> list[tuple[str, dict]]:
-    body = b"".join(response.streaming_content).decode()
-    events = []
-    for block in body.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines())
-        events.append((lines["event"], json.loads(lines["data"])))
-    return events
+from tests.conftest import api_client, sse_events
 
 
 def test_streamed_answer_then_a_follow_up_in_the_same_conversation(
@@ -28,7 +17,7 @@ def test_streamed_answer_then_a_follow_up_in_the_same_conversation(
     )
     assert response.status_code == 200
     assert response["Content-Type"] == "text/event-stream"
-    events = _events(response)
+    events = sse_events(response)
     names = [name for name, _ in events]
     assert names[:2] == ["conversation", "sources"]
     assert names[-1] == "done"
@@ -86,17 +75,6 @@ def test_another_users_conversation_is_not_found(admin_user, django_user_model):
     assert conversation.messages.count() == 1
 
 
-@pytest.fixture
-def llm_server_down(settings):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    settings.KBQA_LLM = {
-        "BACKEND": "llm.backends.openai_compat.OpenAICompatibleBackend",
-        "OPTIONS": {"base_url": f"http://127.0.0.1:{port}/v1", "timeout": 5},
-    }
-
-
 def test_model_server_down_gives_a_message_and_the_sources(
     ingested_handbook, admin_api, llm_server_down
 ):
@@ -111,7 +89,7 @@ def test_model_server_down_gives_a_message_and_the_sources(
     stored = Message.objects.get(pk=data["message_id"])
     assert stored.error == data["error"]
 
-    events = _events(
+    events = sse_events(
         admin_api.post("/api/v1/ask/stream/", {"question": "When does it open?"}, format="json")
     )
     assert [name for name, _ in events] == ["conversation", "sources", "done"]
