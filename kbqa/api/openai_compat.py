@@ -129,7 +129,10 @@ class ChatCompletionsView(OpenAIView):
         request=ChatCompletionRequestSerializer,
         responses={
             200: ChatCompletionResponseSerializer,
-            (200, "text/event-stream"): OpenApiResponse(OpenApiTypes.STR),
+            (200, "text/event-stream"): OpenApiResponse(
+                OpenApiTypes.ANY,
+                description="with stream: chat.completion.chunk events, then data: [DONE]",
+            ),
         },
     )
     def post(self, request):

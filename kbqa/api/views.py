@@ -12,7 +12,7 @@ from django.db.models.deletion import ProtectedError
 from django.http import StreamingHttpResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -89,7 +89,12 @@ class AskStreamView(APIView):
 
     @extend_schema(
         request=AskSerializer,
-        responses={(200, "text/event-stream"): OpenApiResponse(OpenApiTypes.STR)},
+        responses={
+            (200, "text/event-stream"): OpenApiResponse(
+                OpenApiTypes.ANY,
+                description="Server-Sent Events: conversation, sources, token..., done (or error)",
+            )
+        },
     )
     def post(self, request):
         events = conversation_ask_stream(**_ask_arguments(request))
@@ -202,7 +207,14 @@ class DocumentListCreateView(generics.ListAPIView):
 
     @extend_schema(
         request={"multipart/form-data": DocumentUploadSerializer},
-        responses={201: DocumentSerializer, 200: UploadResultSerializer},
+        responses={
+            201: PolymorphicProxySerializer(
+                component_name="UploadCreated",
+                serializers=[DocumentSerializer, UploadResultSerializer],
+                resource_type_field_name=None,
+            ),
+            200: UploadResultSerializer,
+        },
     )
     def post(self, request):
         serializer = DocumentUploadSerializer(data=request.data)
@@ -338,6 +350,7 @@ class CollectionListCreateView(generics.ListCreateAPIView):
     def perform_create(self, serializer) -> None:
         collection = serializer.save()
         audit(self.request.user, "collection created", collection, _readers(collection))
+        serializer.instance = self.get_queryset().get(pk=collection.pk)  # with its counts
 
 
 def _readers(collection: Collection) -> str:
@@ -364,6 +377,7 @@ class CollectionDetailView(generics.RetrieveUpdateDestroyAPIView):
     def perform_update(self, serializer) -> None:
         collection = serializer.save()
         audit(self.request.user, "collection changed", collection, _readers(collection))
+        serializer.instance = self.get_queryset().get(pk=collection.pk)  # with its counts
 
     def perform_destroy(self, instance: Collection) -> None:
         if instance.is_default:
