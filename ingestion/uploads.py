@@ -15,7 +15,12 @@ from django.core.files import File
 
 from ingestion.archives import ArchiveLimits, UnsafeArchive, extract_members
 from ingestion.models import Collection, Document
-from ingestion.services import DuplicateDocument, document_create, validate_upload_size
+from ingestion.services import (
+    DuplicateDocument,
+    clean_upload_name,
+    document_create,
+    validate_upload_size,
+)
 
 ARCHIVE_SUFFIXES = {".zip"}
 
@@ -66,7 +71,7 @@ def documents_upload(
     result = UploadResult()
     single = len(files) == 1 and not is_archive(files[0].name or "")
     for upload in files:
-        name = Path(upload.name or "upload").name
+        name = clean_upload_name(upload.name or "upload")
         try:
             validate_upload_size(upload.size)
         except ValidationError as exc:

@@ -63,7 +63,6 @@ def test_hostile_batch_each_ends_clear_and_the_worker_keeps_going(
         "encrypted": "password-protected",
         "corrupt": "not a readable PDF",
         "scanned": "pages 1–4 have no text layer (scanned?)",
-        "lying": "named .pdf but its content is a ZIP archive",
         "hangs": "longer than the 5 s limit",
     }
     # A short parse limit for the trap; the real documents here parse in well under a second.
@@ -76,6 +75,8 @@ def test_hostile_batch_each_ends_clear_and_the_worker_keeps_going(
         assert "possible ZIP bomb" in rejected["bomb.zip"]
         assert "upload limit is 1 MB" in rejected["too-big.txt"]
         assert "The file is empty (0 bytes)" in rejected["empty.txt"]
+        # Content contradicting the extension is refused at upload, before it is stored.
+        assert "named .pdf but its content is a ZIP archive" in rejected["lying.pdf"]
         created = {d["title"]: d["id"] for d in body["created"]}
         assert set(created) == {*expected, "handbook"}
 
