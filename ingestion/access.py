@@ -77,13 +77,18 @@ def readable_chunk_ids(user: User | None) -> list[int] | None:
     None is returned for superusers and for `user=None`, which only trusted in-process callers pass
     (management commands, benchmarks, evaluation); every request path passes `request.user`, which
     is never None. The ids are computed per search from the database (one query), the known cost of
-    filtering inside the index; see README "Permissions" for the measured figure.
+    filtering inside the index: see README "Permissions" for the measured figure.
     """
     if user is None or reads_everything(user):
         return None
+    if not (user.is_authenticated and user.is_active):
+        return []
+    collections = readable_collections(user)
+    if not Collection.objects.exclude(pk__in=collections.values("pk")).exists():
+        return None  # reads every collection: nothing to restrict (search drops unindexed chunks)
     return list(
         Chunk.objects.filter(
-            document__collection__in=readable_collections(user),
+            document__collection__in=collections,
             document__status=Document.Status.INDEXED,
         ).values_list("pk", flat=True)
     )

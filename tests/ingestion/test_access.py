@@ -77,12 +77,15 @@ def test_group_readers_read_their_collections_and_no_other(hr, django_user_model
     general.collection.everyone = True
     general.collection.save()
     assert list(readable_documents(outsider)) == [general]
+    assert readable_chunk_ids(outsider) == [chunks[general.pk].pk]
     assert set(readable_collections(reader)) == {hr, general.collection}
+    assert readable_chunk_ids(reader) is None  # reads every collection: no filter to compute
 
     reader.is_active = False
     reader.save()
     assert not readable_documents(reader).exists()
     assert readable_chunk_ids(reader) == []
+    assert readable_chunk_ids(AnonymousUser()) == []
 
 
 def test_unindexed_chunks_and_anonymous_users(hr, django_user_model):
