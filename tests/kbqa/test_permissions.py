@@ -5,7 +5,7 @@ question and on stored history.
 
 Two real documents are ingested with the real embedder: the handbook (default collection, open to
 everyone) and board minutes (collection "Board", readable by the group "board" only) whose facts
-("6:15", "812 euros") appear nowhere else. Most asks run with the LLM down: the answer then carries
+("812 million", "6 May") appear nowhere else. Most asks run with the LLM down: the answer then carries
 the retrieved `sources`, which is exactly what retrieval let through; one real answer shows the
 refusal itself.
 """
@@ -25,11 +25,11 @@ from tests.conftest import api_client, sse_events
 
 SECRET_TEXT = (
     "# Board minutes\n\n"
-    "The Quillfeather parking garage opens at 6:15 in the morning. "
-    "A Quillfeather parking permit costs 812 euros per year.\n"
+    "The board approved the Quillfeather acquisition at a price of 812 million euros. "
+    "The deal is announced to staff on 6 May.\n"
 )
-SECRETS = ("6:15", "812", "Board minutes", "board-minutes")
-QUESTION = "When does the Quillfeather parking garage open, and what does a permit cost?"
+SECRETS = ("812", "6 May", "Board minutes", "board-minutes")
+QUESTION = "At what price did the board approve the Quillfeather acquisition?"
 
 
 def assert_no_secret(payload) -> None:
@@ -73,7 +73,7 @@ def test_no_endpoint_shows_a_restricted_document(library, llm_server_down):
 
     # The insider's search finds the minutes: the test can fail.
     hits = insider.post("/api/v1/search/", {"query": QUESTION}, format="json").json()["results"]
-    assert hits[0]["document_id"] == minutes.pk and "6:15" in hits[0]["text"]
+    assert hits[0]["document_id"] == minutes.pk and "812" in hits[0]["text"]
     asked = insider.post("/api/v1/ask/", {"question": QUESTION}, format="json").json()
     assert any(s["document_id"] == minutes.pk for s in asked["sources"])
 
@@ -160,7 +160,7 @@ def test_revoked_access_hides_the_collection_from_the_next_question_and_from_his
     conversation_id = first["conversation_id"]
     # What a real answer from the minutes stores (the LLM is down here): its citations.
     message = Message.objects.get(pk=first["message_id"])
-    message.content = "The garage opens at 6:15 [1]."
+    message.content = "The price was 812 million euros [1]."
     message.refused = False
     message.citations = [s for s in first["sources"] if s["document_id"] == minutes.pk]
     message.sentences = [
@@ -168,7 +168,7 @@ def test_revoked_access_hides_the_collection_from_the_next_question_and_from_his
     ]
     message.save()
     history = insider.get(f"/api/v1/conversations/{conversation_id}/").json()
-    assert "6:15" in json.dumps(history)
+    assert "812" in json.dumps(history)
 
     # An admin takes the group off the collection, through the API.
     admin = api_client(admin_user)
@@ -204,4 +204,4 @@ def test_revoked_access_hides_the_collection_from_the_next_question_and_from_his
     # The stored message itself is untouched: access comes back, so does the answer.
     library["board"].reader_groups.add(library["board_group"])
     again = insider.get(f"/api/v1/conversations/{conversation_id}/").json()
-    assert "6:15" in json.dumps(again)
+    assert "812" in json.dumps(again)
