@@ -4,10 +4,10 @@ documents, collections, history, the OpenAI facade), and losing access takes eff
 question and on stored history.
 
 Two real documents are ingested with the real embedder: the handbook (default collection, open to
-everyone) and board minutes (collection "Board", readable by the group "board" only) whose facts
-("812 million", "6 May") appear nowhere else. Most asks run with the LLM down: the answer then carries
-the retrieved `sources`, which is exactly what retrieval let through; one real answer shows the
-refusal itself.
+everyone) and board minutes (collection "Board", readable by the group "board" only) whose
+facts ("812 million", "6 May") appear nowhere else. Most asks run with the LLM down: the answer
+then carries the retrieved `sources`, exactly what retrieval let through; one real answer shows
+the refusal itself.
 """
 
 from __future__ import annotations
@@ -205,3 +205,17 @@ def test_revoked_access_hides_the_collection_from_the_next_question_and_from_his
     library["board"].reader_groups.add(library["board_group"])
     again = insider.get(f"/api/v1/conversations/{conversation_id}/").json()
     assert "812" in json.dumps(again)
+
+
+def test_the_ask_command_answers_as_a_user_when_told(library, llm_server_down, capsys):
+    from django.core.management import call_command
+
+    call_command("ask", QUESTION, "--json", "--user", "outsider")
+    as_outsider = json.loads(capsys.readouterr().out)
+    assert as_outsider["sources"]
+    assert all(s["document_id"] != library["minutes"].pk for s in as_outsider["sources"])
+    call_command("ask", QUESTION, "--json")  # the trusted command line reads everything
+    assert any(
+        s["document_id"] == library["minutes"].pk
+        for s in json.loads(capsys.readouterr().out)["sources"]
+    )
