@@ -24,10 +24,12 @@ from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kbqa.api.errors import exception_handler as api_exception_handler
+from kbqa.api.streaming import EventStreamRenderer
 from kbqa.api.throttling import AskRateThrottle, ClientRateThrottle
 from llm.services import Answer, stream_answer
 
@@ -124,6 +126,7 @@ class ChatCompletionsView(OpenAIView):
     extra `kbqa` field. `stream: true` gives `chat.completion.chunk` events and `data: [DONE]`."""
 
     throttle_classes = [ClientRateThrottle, AskRateThrottle]
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
 
     @extend_schema(
         request=ChatCompletionRequestSerializer,

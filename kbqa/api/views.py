@@ -17,6 +17,7 @@ from rest_framework import generics, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -45,7 +46,7 @@ from kbqa.api.serializers import (
     SearchSerializer,
     UploadResultSerializer,
 )
-from kbqa.api.streaming import answer_events, answer_payload
+from kbqa.api.streaming import EventStreamRenderer, answer_events, answer_payload
 from kbqa.api.throttling import AskRateThrottle, ClientRateThrottle
 from kbqa.api.tokens import TokenError, token_create, token_revoke
 from kbqa.audit import audit
@@ -86,6 +87,7 @@ class AskStreamView(APIView):
     of the answer, then `done` with the JSON `POST /ask/` returns (or `error`)."""
 
     throttle_classes = [ClientRateThrottle, AskRateThrottle]
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
 
     @extend_schema(
         request=AskSerializer,

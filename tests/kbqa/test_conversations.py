@@ -90,7 +90,12 @@ def test_model_server_down_gives_a_message_and_the_sources(
     assert stored.error == data["error"]
 
     events = sse_events(
-        admin_api.post("/api/v1/ask/stream/", {"question": "When does it open?"}, format="json")
+        admin_api.post(
+            "/api/v1/ask/stream/",
+            {"question": "When does it open?"},
+            format="json",
+            HTTP_ACCEPT="text/event-stream",  # as EventSource and SSE libraries send it
+        )
     )
     assert [name for name, _ in events] == ["conversation", "sources", "done"]
     assert events[1][1]["sources"]
