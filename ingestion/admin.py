@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from ingestion.access import readable_documents
 from ingestion.models import Chunk, Collection, Document
 from ingestion.services import document_delete, document_enqueue
 from ingestion.uploads import documents_upload
@@ -85,6 +86,14 @@ class DocumentAdmin(admin.ModelAdmin):
         value = 100 if obj.status == Document.Status.INDEXED else obj.progress
         return format_html(
             '<progress max="100" value="{}" title="{}%">{}%</progress>', value, value, value
+        )
+
+    def get_queryset(self, request):
+        """Staff see (and so manage) only documents in collections they may read."""
+        return (
+            super()
+            .get_queryset(request)
+            .filter(pk__in=readable_documents(request.user).values("pk"))
         )
 
     def changelist_view(self, request, extra_context=None):

@@ -42,3 +42,19 @@ def test_create_a_collection_and_upload_into_it(admin_client):
     assert admin_client.get(f"/admin/ingestion/collection/{legal.pk}/delete/").status_code == 403
     default = Collection.objects.default()
     assert admin_client.get(f"/admin/ingestion/collection/{default.pk}/delete/").status_code == 403
+
+
+def test_staff_see_only_documents_they_may_read_in_the_admin(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    staff = django_user_model.objects.create_user("clerk", password="pw-12345678", is_staff=True)
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_document", "view_conversation"])
+    )
+    legal = Collection.objects.create(name="Legal")
+    hidden = Document.objects.create(title="Merger plan", sha256="2" * 64, collection=legal)
+    client.force_login(staff)
+    listing = client.get("/admin/ingestion/document/")
+    assert listing.status_code == 200 and "Merger plan" not in listing.content.decode()
+    assert client.get(f"/admin/ingestion/document/{hidden.pk}/change/").status_code in (302, 404)
+    assert client.get("/admin/chat/conversation/").status_code == 403
