@@ -7,6 +7,8 @@ read is a 404, exactly like one that does not exist.
 
 from __future__ import annotations
 
+import datetime
+
 from django.db.models import Count
 from django.db.models.deletion import ProtectedError
 from django.http import StreamingHttpResponse
@@ -146,10 +148,22 @@ class SearchView(APIView):
 # --- documents -----------------------------------------------------------------------------------
 
 
+class UTCDateTimeFilter(filters.IsoDateTimeFilter):
+    """Compares in UTC: Python accepts UTC offsets up to ±23:59, PostgreSQL only up to ±15:59."""
+
+    def filter(self, qs, value):
+        if value is not None:
+            try:
+                value = value.astimezone(datetime.UTC)
+            except OverflowError:
+                raise ValidationError({"created": ["Date out of range."]}) from None
+        return super().filter(qs, value)
+
+
 class DocumentFilter(filters.FilterSet):
     title = filters.CharFilter(lookup_expr="icontains", help_text="part of the title")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Document
