@@ -1,39 +1,94 @@
 """Who may read which documents: the one place every read path (answers, citations, the source
 viewer, downloads, search results, history) asks.
 
-Until collections with group permissions land, every signed-in user may read every document;
-callers must still go through these functions so restricting access later changes one module.
+The model: every document belongs to one collection. Superusers read every collection. Any other
+active, signed-in user reads the collections one of their groups is a reader of, and those marked
+`everyone`. Anonymous and inactive users read nothing. Being staff grants no reading by itself:
+staff manage what their Django permissions allow, and read what their groups allow.
+
+Retrieval applies `readable_chunk_ids` (the `KBQA_ACCESS_FILTER` hook) inside both indexes'
+searches, before the top k is cut, so a restricted passage never takes a slot, let alone reaches
+an answer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from ingestion.models import Chunk, Document
+from ingestion.models import Chunk, Collection, Document
+
+User = AbstractBaseUser | AnonymousUser
 
 
-def readable_documents(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Document]:
-    if not user.is_authenticated:
-        return Document.objects.none()
-    return Document.objects.all()
+def reads_everything(user: User | None) -> bool:
+    return bool(user is not None and user.is_active and user.is_superuser)
 
 
-def can_read_document(user: AbstractBaseUser | AnonymousUser, document: Document) -> bool:
+def readable_collections(user: User) -> QuerySet[Collection]:
+    if not (user.is_authenticated and user.is_active):
+        return Collection.objects.none()
+    if reads_everything(user):
+        return Collection.objects.all()
+    return Collection.objects.filter(
+        Q(everyone=True) | Q(reader_groups__in=user.groups.all())
+    ).distinct()
+
+
+def readable_documents(user: User) -> QuerySet[Document]:
+    if reads_everything(user):
+        return Document.objects.all()
+    return Document.objects.filter(collection__in=readable_collections(user))
+
+
+def can_read_document(user: User, document: Document) -> bool:
     return readable_documents(user).filter(pk=document.pk).exists()
 
 
-def readable_document(user: AbstractBaseUser | AnonymousUser, pk: int) -> Document:
+def readable_document(user: User, pk: int) -> Document:
     """Document `pk` if `user` may read it; Http404 otherwise, so ids reveal nothing."""
     return get_object_or_404(readable_documents(user), pk=pk)
 
 
-def readable_chunk(user: AbstractBaseUser | AnonymousUser, pk: int) -> Chunk:
+def readable_chunk(user: User, pk: int) -> Chunk:
     """Chunk `pk` of an indexed document `user` may read; Http404 otherwise."""
     return get_object_or_404(
         Chunk.objects.select_related("document").filter(
             document__in=readable_documents(user), document__status=Document.Status.INDEXED
         ),
         pk=pk,
+    )
+
+
+def readable_document_ids(user: User, ids: Iterable[int]) -> set[int]:
+    """Those of `ids` that `user` may read now: one query, for filtering stored history."""
+    wanted = {int(i) for i in ids}
+    if not wanted:
+        return set()
+    return set(readable_documents(user).filter(pk__in=wanted).values_list("pk", flat=True))
+
+
+def readable_chunk_ids(user: User | None) -> list[int] | None:
+    """The `KBQA_ACCESS_FILTER` hook: ids of the chunks `user` may read, or None for no restriction.
+
+    None is returned for superusers and for `user=None`, which only trusted in-process callers pass
+    (management commands, benchmarks, evaluation); every request path passes `request.user`, which
+    is never None. The ids are computed per search from the database (one query), the known cost of
+    filtering inside the index: see README "Permissions" for the measured figure.
+    """
+    if user is None or reads_everything(user):
+        return None
+    if not (user.is_authenticated and user.is_active):
+        return []
+    collections = readable_collections(user)
+    if not Collection.objects.exclude(pk__in=collections.values("pk")).exists():
+        return None  # reads every collection: nothing to restrict (search drops unindexed chunks)
+    return list(
+        Chunk.objects.filter(
+            document__collection__in=collections,
+            document__status=Document.Status.INDEXED,
+        ).values_list("pk", flat=True)
     )

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ingestion.models import Chunk, Document
+from ingestion.access import readable_documents
+from ingestion.models import Chunk, Collection, Document
 from ingestion.services import document_delete, document_enqueue
 from ingestion.uploads import documents_upload
+from kbqa.audit import audit
 
 REFRESH_SECONDS = 3
 
@@ -43,6 +46,11 @@ class UploadForm(forms.Form):
     title = forms.CharField(
         max_length=500, required=False, help_text="Only used when a single document is uploaded."
     )
+    collection = forms.ModelChoiceField(
+        Collection.objects.all(),
+        required=False,
+        help_text="Who may read them: empty means the default collection.",
+    )
 
 
 class ChunkInline(admin.TabularInline):
@@ -58,14 +66,17 @@ class ChunkInline(admin.TabularInline):
 
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
-    list_display = ("title", "status", "progress_bar", "page_count", "error", "notes", "created_at")
-    list_filter = ("status",)
+    list_display = (
+        "title", "collection", "status", "progress_bar", "page_count", "error", "notes",
+        "created_at",
+    )  # fmt: skip
+    list_filter = ("status", "collection")
     search_fields = ("title", "sha256")
     readonly_fields = (
         "sha256", "status", "progress", "error", "notes", "page_count", "worker", "uploaded_by",
         "created_at", "updated_at",
     )  # fmt: skip
-    fields = ("title", *readonly_fields)
+    fields = ("title", "collection", *readonly_fields)
     inlines = [ChunkInline]
     actions = ["retry", "reindex"]
     change_list_template = "admin/ingestion/document/change_list.html"
@@ -75,6 +86,14 @@ class DocumentAdmin(admin.ModelAdmin):
         value = 100 if obj.status == Document.Status.INDEXED else obj.progress
         return format_html(
             '<progress max="100" value="{}" title="{}%">{}%</progress>', value, value, value
+        )
+
+    def get_queryset(self, request):
+        """Staff see (and so manage) only documents in collections they may read."""
+        return (
+            super()
+            .get_queryset(request)
+            .filter(pk__in=readable_documents(request.user).values("pk"))
         )
 
     def changelist_view(self, request, extra_context=None):
@@ -94,7 +113,10 @@ class DocumentAdmin(admin.ModelAdmin):
                 files=form.cleaned_data["files"],
                 title=form.cleaned_data["title"],
                 uploaded_by=request.user,
+                collection=form.cleaned_data["collection"],
             )
+            for document in result.created:
+                audit(request.user, "document uploaded", document, f"{document.collection}")
             if result.created:
                 names = ", ".join(str(d) for d in result.created)
                 self.message_user(request, f"Queued {len(result.created)} document(s): {names}.")
@@ -129,6 +151,7 @@ class DocumentAdmin(admin.ModelAdmin):
         for document in queryset:
             if document.status in allowed:
                 document_enqueue(document=document)
+                audit(request.user, f"document {verb.lower()}", document)
                 done += 1
             else:
                 skipped += 1
@@ -148,3 +171,32 @@ class DocumentAdmin(admin.ModelAdmin):
     def reindex(self, request, queryset) -> None:
         allowed = {Document.Status.INDEXED, Document.Status.FAILED, Document.Status.UPLOADED}
         self._enqueue(request, queryset, allowed, "Re-indexing")
+
+
+@admin.register(Collection)
+class CollectionAdmin(admin.ModelAdmin):
+    """Who may read what: a collection's reader groups (or everyone signed in). Superusers read
+    every collection; changes apply to the next search."""
+
+    list_display = ("name", "everyone", "readers", "is_default", "document_count")
+    list_filter = ("everyone",)
+    search_fields = ("name", "description")
+    filter_horizontal = ("reader_groups",)
+    fields = ("name", "description", "reader_groups", "everyone", "is_default")
+    readonly_fields = ("is_default",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(documents_total=Count("documents"))
+
+    @admin.display(description="Reader groups")
+    def readers(self, obj: Collection) -> str:
+        return ", ".join(g.name for g in obj.reader_groups.all()) or "—"
+
+    @admin.display(description="Documents", ordering="documents_total")
+    def document_count(self, obj: Collection) -> int:
+        return obj.documents_total
+
+    def has_delete_permission(self, request, obj: Collection | None = None) -> bool:
+        if obj is not None and (obj.is_default or obj.documents.exists()):
+            return False  # documents are PROTECTed; the default collection stays
+        return super().has_delete_permission(request, obj)

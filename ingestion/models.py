@@ -1,12 +1,67 @@
-"""Documents uploaded by admins and the chunks extracted from them.
+"""Collections of documents, the documents uploaded by admins and the chunks extracted from them.
 
 A chunk's primary key is its id in the vector index, so a search hit maps straight to a row.
+Who may read what is decided by collection (see `ingestion.access`).
 """
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import models
+
+DEFAULT_COLLECTION_NAME = "General"
+
+
+class CollectionQuerySet(models.QuerySet):
+    def default(self) -> Collection:
+        """The collection documents uploaded without one go into (created by migration 0003;
+        re-created here if someone deleted it, with the same secure default: no readers)."""
+        collection = self.filter(is_default=True).first()
+        if collection is None:
+            collection, _ = self.get_or_create(
+                name=DEFAULT_COLLECTION_NAME, defaults={"is_default": True}
+            )
+        return collection
+
+
+class Collection(models.Model):
+    """A set of documents readable by chosen groups. Superusers read every collection; everyone
+    else reads the collections one of their groups is a reader of, or that are open to everyone
+    signed in (`everyone`)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    reader_groups = models.ManyToManyField(
+        Group, blank=True, related_name="readable_collections", help_text="groups that may read it"
+    )
+    everyone = models.BooleanField(
+        default=False, help_text="readable by every signed-in user, whatever their groups"
+    )
+    is_default = models.BooleanField(
+        default=False, editable=False, help_text="where documents uploaded without one go"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CollectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="one_default_collection",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def default_collection_id() -> int:
+    return Collection.objects.default().pk
 
 
 class Document(models.Model):
@@ -22,6 +77,12 @@ class Document(models.Model):
 
     IN_PROGRESS = (Status.QUEUED, Status.PARSING, Status.EMBEDDING)
 
+    collection = models.ForeignKey(
+        Collection,
+        on_delete=models.PROTECT,  # deleting a collection must not silently delete documents
+        related_name="documents",
+        default=default_collection_id,
+    )
     file = models.FileField(upload_to="documents/%Y/%m/")
     title = models.CharField(max_length=500, blank=True)
     sha256 = models.CharField(max_length=64, db_index=True, editable=False)

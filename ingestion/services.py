@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import logging
 import re
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +24,7 @@ from django.core.files import File
 from django.db import InterfaceError, OperationalError, transaction
 
 from ingestion.chunking import ChunkSpec, chunk_document
-from ingestion.models import Chunk, Document
+from ingestion.models import Chunk, Collection, Document
 from ingestion.parsers import SUPPORTED_SUFFIXES, ParsedDocument, ParseError, unsupported_message
 from retrieval.services import get_embedder, index_replace
 
@@ -64,6 +65,32 @@ def validate_upload_name(name: str) -> None:
         raise ValidationError(unsupported_message(suffix))
 
 
+def clean_upload_name(name: str) -> str:
+    """A safe base name for an uploaded file: no directories (either slash; browsers on Windows may
+    send a full path), no control or invisible formatting characters, no leading dots (hidden
+    files), Unicode normalised, at most 200 characters with the extension kept."""
+    name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip().lstrip(".")
+    stem, dot, suffix = name.rpartition(".")
+    if dot and len(suffix) <= 10:
+        return f"{stem[: 200 - len(suffix) - 1].strip()}.{suffix}" if stem else f"upload.{suffix}"
+    return name[:200] or "upload"
+
+
+def validate_upload_content(file: File, name: str) -> None:
+    """The content must agree with the extension (a ZIP or an executable named .pdf is refused
+    here, before it is stored, with the reason)."""
+    from ingestion.parsers.sniff import check_head
+
+    file.seek(0)
+    head = file.read(2048)
+    file.seek(0)
+    try:
+        check_head(head, Path(name).suffix.lower())
+    except ParseError as exc:
+        raise ValidationError(str(exc)) from None
+
+
 def validate_upload_size(size: int | None) -> None:
     limit = settings.KBQA_MAX_UPLOAD_MB * 1024 * 1024
     if size == 0:
@@ -76,18 +103,29 @@ def validate_upload_size(size: int | None) -> None:
 
 
 def document_create(
-    *, file: File, title: str = "", uploaded_by=None, enqueue: bool = True
+    *,
+    file: File,
+    title: str = "",
+    uploaded_by=None,
+    collection: Collection | None = None,
+    enqueue: bool = True,
 ) -> Document:
     """Store an upload as `uploaded` and, unless the caller ingests it itself, queue it once the row
     is committed. Raises DuplicateDocument when a file with the same SHA-256 is already stored."""
-    name = Path(file.name or "upload").name
+    name = clean_upload_name(file.name or "upload")
     validate_upload_name(name)
     validate_upload_size(file.size)
+    validate_upload_content(file, name)
     sha256 = file_sha256(file)
     existing = Document.objects.filter(sha256=sha256).order_by("pk").first()
     if existing is not None:
         raise DuplicateDocument(existing)
-    document = Document(title=title or Path(name).stem, sha256=sha256, uploaded_by=uploaded_by)
+    document = Document(
+        title=title or Path(name).stem,
+        sha256=sha256,
+        uploaded_by=uploaded_by,
+        collection=collection or Collection.objects.default(),
+    )
     document.file.save(name, file, save=False)
     document.save()
     if enqueue:

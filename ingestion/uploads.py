@@ -14,8 +14,13 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 
 from ingestion.archives import ArchiveLimits, UnsafeArchive, extract_members
-from ingestion.models import Document
-from ingestion.services import DuplicateDocument, document_create, validate_upload_size
+from ingestion.models import Collection, Document
+from ingestion.services import (
+    DuplicateDocument,
+    clean_upload_name,
+    document_create,
+    validate_upload_size,
+)
 
 ARCHIVE_SUFFIXES = {".zip"}
 
@@ -54,25 +59,33 @@ def is_archive(name: str) -> bool:
 
 
 def documents_upload(
-    *, files: list[File], uploaded_by=None, title: str = "", enqueue: bool = True
+    *,
+    files: list[File],
+    uploaded_by=None,
+    title: str = "",
+    collection: Collection | None = None,
+    enqueue: bool = True,
 ) -> UploadResult:
-    """Store every supported file (archives expanded) and queue each new one for ingestion.
-    `title` applies only to a single non-archive file."""
+    """Store every supported file (archives expanded) in `collection` (None: the default one) and
+    queue each new one for ingestion. `title` applies only to a single non-archive file."""
     result = UploadResult()
     single = len(files) == 1 and not is_archive(files[0].name or "")
     for upload in files:
-        name = Path(upload.name or "upload").name
+        name = clean_upload_name(upload.name or "upload")
         try:
             validate_upload_size(upload.size)
         except ValidationError as exc:
             result.rejected.append(Rejected(name, " ".join(exc.messages)))
             continue
         if is_archive(name):
-            _upload_archive(upload, name, result, uploaded_by=uploaded_by, enqueue=enqueue)
+            _upload_archive(
+                upload, name, result, uploaded_by=uploaded_by, collection=collection,
+                enqueue=enqueue,
+            )  # fmt: skip
         else:
             _upload_one(
                 upload, name, result, title=title if single else "", uploaded_by=uploaded_by,
-                enqueue=enqueue,
+                collection=collection, enqueue=enqueue,
             )  # fmt: skip
     return result
 

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from kbqa.api import openai_compat
+
 urlpatterns = [
     path("", include("kbqa.chat.urls")),
     path("console/", include("kbqa.console.urls")),
@@ -10,4 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("kbqa.api.urls")),
+    # OpenAI-compatible facade (base URL for SDKs: http://host/v1)
+    path("v1/chat/completions", openai_compat.ChatCompletionsView.as_view(), name="openai-chat"),
+    path("v1/models", openai_compat.ModelsView.as_view(), name="openai-models"),
 ]

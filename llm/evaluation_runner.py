@@ -60,7 +60,7 @@ def evaluate_dataset_answers(
         return found
 
     def answer_fn(question: str) -> dict:
-        result = answer_question(question, retrieve=retrieve)
+        result = answer_question(question, user=None, retrieve=retrieve)
         query = by_question[question]
         top_scores[query.answerable].append(best_scores[-1])
         if progress:

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 
 from django.conf import settings
 from django.db import connection
@@ -116,10 +117,12 @@ def rewrite_question(question: str, history: list[Message]) -> str:
 Retrieve = Callable[[str, int], list[Citation]]
 
 
-def retrieve_indexed(question: str, k: int) -> list[Citation]:
-    """Top-k passages of indexed documents, best first, with their retrieval scores: the
-    knowledge base's `Retrieve`. (Evaluation passes its own, over a throw-away index.)"""
-    hits = search(query=question, k=k)
+def retrieve_indexed(question: str, k: int, *, user=None) -> list[Citation]:
+    """Top-k passages of indexed documents `user` may read, best first, with their retrieval
+    scores: the knowledge base's `Retrieve` (the access filter runs inside the search, so
+    refusals' closest documents and every citation come from readable documents only).
+    Evaluation passes its own, over a throw-away index."""
+    hits = search(query=question, k=k, user=user)
     chunks = chunks_by_id(hit.id for hit in hits)
     found: list[Citation] = []
     for hit in hits:
@@ -178,13 +181,19 @@ def _is_refusal(text: str) -> bool:
 def stream_answer(
     question: str,
     *,
+    user,
     history: list[Message] | None = None,
     top_k: int | None = None,
-    retrieve: Retrieve = retrieve_indexed,
+    retrieve: Retrieve | None = None,
 ) -> Iterator[Retrieved | str | Answer]:
     """The answering pipeline as events: one `Retrieved`, then the answer's text piece by piece
     (`str`), then the final, verified `Answer`. Refusals and back-end failures end in an `Answer`
-    too, never an exception (only an empty question raises ValueError)."""
+    too, never an exception (only an empty question raises ValueError).
+
+    `user` is required so no caller forgets it: only the documents they may read are searched.
+    `user=None` is for trusted in-process callers (the `ask` command, benchmarks): no restriction.
+    `retrieve` replaces the knowledge base's search (evaluation answers over its own index).
+    """
     question = question.strip()
     if not question:
         raise ValueError("The question is empty.")
@@ -199,6 +208,8 @@ def stream_answer(
     timings["rewrite_s"] = time.perf_counter() - started
 
     mark = time.perf_counter()
+    if retrieve is None:
+        retrieve = partial(retrieve_indexed, user=user)
     candidates = retrieve(retrieved.question, top_k or settings.KBQA_TOP_K)
     timings["retrieval_s"] = time.perf_counter() - mark
     best = max((c.score for c in candidates), default=None)
@@ -296,11 +307,13 @@ def stream_answer(
 def answer_question(
     question: str,
     *,
+    user,
     history: list[Message] | None = None,
     top_k: int | None = None,
-    retrieve: Retrieve = retrieve_indexed,
+    retrieve: Retrieve | None = None,
 ) -> Answer:
-    for event in stream_answer(question, history=history, top_k=top_k, retrieve=retrieve):
+    events = stream_answer(question, user=user, history=history, top_k=top_k, retrieve=retrieve)
+    for event in events:
         if isinstance(event, Answer):
             return event
     raise AssertionError("stream_answer ended without an Answer")

@@ -147,14 +147,21 @@ def admin_user(django_user_model):
     return django_user_model.objects.create_superuser("admin", password="pw-for-tests")
 
 
-@pytest.fixture
-def admin_api(admin_user):
-    from rest_framework.authtoken.models import Token
+def api_client(user, *, scope: str = "manage"):
+    """An API client authenticated with a fresh named token of `user`."""
     from rest_framework.test import APIClient
 
+    from kbqa.api.tokens import token_create
+
+    _, key = token_create(user=user, name=f"test {time.monotonic_ns()}", scope=scope)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin_user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     return client
+
+
+@pytest.fixture
+def admin_api(admin_user):
+    return api_client(admin_user)
 
 
 def wait_for_status(client, document_id: int, timeout: float = 600) -> dict:
@@ -193,3 +200,28 @@ def ingested_handbook(db, handbook_pdf: Path, isolated_index):
     with handbook_pdf.open("rb") as handle:
         document = document_create(file=File(handle, name=handbook_pdf.name), enqueue=False)
     return document_ingest(document_id=document.pk)
+
+
+@pytest.fixture
+def llm_server_down(settings):
+    """The LLM is an OpenAI-compatible server on a port nobody listens on: answers come back at
+    once with `error` set and the retrieved sources (what retrieval saw, without generation)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings.KBQA_LLM = {
+        "BACKEND": "llm.backends.openai_compat.OpenAICompatibleBackend",
+        "OPTIONS": {"base_url": f"http://127.0.0.1:{port}/v1", "timeout": 5},
+    }
+
+
+def sse_events(response) -> list[tuple[str, dict]]:
+    """(event, data) pairs of a streamed kbqa SSE response."""
+    import json
+
+    body = b"".join(response.streaming_content).decode()
+    events = []
+    for block in body.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events

@@ -34,18 +34,12 @@ def content_kind(head: bytes) -> str | None:
     return None
 
 
-def check_content(path: Path, suffix: str) -> None:
-    with path.open("rb") as handle:
-        head = handle.read(2048)
-    if not head:
-        raise ParseError("The file is empty (0 bytes).")
+def check_head(head: bytes, suffix: str) -> None:
+    """Refuse content whose signature contradicts `suffix`; `head` is the file's first 2 KB. Cheap
+    enough to run at upload, so a mislabelled file is refused before it is stored."""
     kind = content_kind(head)
     expected = {".pdf": "a PDF document", ".docx": "a ZIP archive"}.get(suffix)
     if kind == expected:
-        if suffix == ".docx" and not _is_docx(path):
-            raise ParseError(
-                "The file is named .docx but it is not a Word document (no word/document.xml)."
-            )
         return
     if expected == "a PDF document" and kind is None:
         return  # let the PDF parser say precisely what is wrong with it
@@ -53,6 +47,18 @@ def check_content(path: Path, suffix: str) -> None:
         raise ParseError(
             f"The file is named {suffix} but its content is {kind or 'something else'}; "
             "upload it with the right extension."
+        )
+
+
+def check_content(path: Path, suffix: str) -> None:
+    with path.open("rb") as handle:
+        head = handle.read(2048)
+    if not head:
+        raise ParseError("The file is empty (0 bytes).")
+    check_head(head, suffix)
+    if suffix == ".docx" and not _is_docx(path):
+        raise ParseError(
+            "The file is named .docx but it is not a Word document (no word/document.xml)."
         )
 
 

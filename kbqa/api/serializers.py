@@ -1,17 +1,71 @@
+"""API input validation and output shapes; the response serializers also document the answers'
+JSON in the OpenAPI schema."""
+
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.auth.models import Group
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ingestion.models import Document
+from ingestion.models import Collection, Document
+from kbqa.api.models import ApiToken
 from kbqa.chat.models import Conversation, Message
 
 
 class AskSerializer(serializers.Serializer):
     question = serializers.CharField(max_length=2000, trim_whitespace=True)
-    conversation_id = serializers.IntegerField(required=False, min_value=1)
+    conversation_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="continue this conversation"
+    )
+
+
+class CitationSerializer(serializers.Serializer):
+    n = serializers.IntegerField(help_text="the number cited as [n] in the answer")
+    document_id = serializers.IntegerField()
+    title = serializers.CharField()
+    page = serializers.IntegerField(help_text="1-based")
+    chunk_id = serializers.IntegerField()
+    text = serializers.CharField()
+    section = serializers.CharField(allow_blank=True)
+    score = serializers.FloatField()
+
+
+class SentenceSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    citations = serializers.ListField(child=serializers.IntegerField())
+    supported = serializers.BooleanField()
+    score = serializers.FloatField()
+
+
+class ClosestDocumentSerializer(serializers.Serializer):
+    document_id = serializers.IntegerField()
+    title = serializers.CharField()
+    page = serializers.IntegerField()
+    score = serializers.FloatField()
+
+
+class AnswerSerializer(serializers.Serializer):
+    answer = serializers.CharField()
+    refused = serializers.BooleanField()
+    citations = CitationSerializer(many=True)
+    sentences = SentenceSerializer(many=True)
+    closest_documents = ClosestDocumentSerializer(many=True)
+    standalone_question = serializers.CharField()
+    sources = CitationSerializer(many=True, help_text="the passages the model read")
+    error = serializers.CharField(allow_blank=True, help_text="set when the model failed")
+    conversation_id = serializers.IntegerField()
+    message_id = serializers.IntegerField()
 
 
 class MessageSerializer(serializers.ModelSerializer):
+    citations = CitationSerializer(many=True, read_only=True)
+    sentences = SentenceSerializer(many=True, read_only=True)
+    closest_documents = ClosestDocumentSerializer(many=True, read_only=True)
+    withheld = serializers.SerializerMethodField(
+        help_text="true when the answer cited a document the user can no longer read"
+    )
+
     class Meta:
         model = Message
         fields = (
@@ -24,8 +78,14 @@ class MessageSerializer(serializers.ModelSerializer):
             "citations",
             "sentences",
             "closest_documents",
+            "withheld",
+            "rating",
+            "feedback_comment",
             "created_at",
         )
+
+    def get_withheld(self, message: Message) -> bool:
+        return getattr(message, "withheld", False)
 
 
 class ConversationSerializer(serializers.ModelSerializer):
@@ -35,42 +95,82 @@ class ConversationSerializer(serializers.ModelSerializer):
 
 
 class ConversationDetailSerializer(ConversationSerializer):
-    messages = MessageSerializer(many=True, read_only=True)
+    messages = serializers.SerializerMethodField()
 
     class Meta(ConversationSerializer.Meta):
         fields = (*ConversationSerializer.Meta.fields, "messages")
+
+    @extend_schema_field(MessageSerializer(many=True))
+    def get_messages(self, conversation: Conversation) -> list[dict]:
+        """Passed in by the view, already filtered by what the user may read now."""
+        return MessageSerializer(self.context["messages"], many=True).data
+
+
+class FeedbackSerializer(serializers.Serializer):
+    rating = serializers.ChoiceField(
+        choices=[1, 0, -1], help_text="1 helpful, -1 not helpful, 0 clears"
+    )
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
 class SearchSerializer(serializers.Serializer):
     query = serializers.CharField(max_length=2000, trim_whitespace=True)
     k = serializers.IntegerField(min_value=1, max_value=100, default=10)
     document_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, allow_empty=False
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        allow_empty=False,
+        max_length=1000,
     )
 
 
+class SearchResultSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    chunk_id = serializers.IntegerField()
+    document_id = serializers.IntegerField()
+    title = serializers.CharField()
+    page = serializers.IntegerField()
+    page_end = serializers.IntegerField()
+    section = serializers.CharField(allow_blank=True)
+    score = serializers.FloatField(help_text="fused score, comparable within one response only")
+    text = serializers.CharField()
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    results = SearchResultSerializer(many=True)
+
+
 class DocumentUploadSerializer(serializers.Serializer):
-    """One or more `file` parts (documents or ZIP archives); `title` names a single document."""
+    """One or more `file` parts (documents or ZIP archives); `title` names a single document;
+    `collection` (an id) is where they go, the default collection when absent."""
 
     file = serializers.ListField(
         child=serializers.FileField(allow_empty_file=True), allow_empty=False
     )  # an empty file is refused by the upload service, per file, with the rest going ahead
     title = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    collection = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
     def to_internal_value(self, data):
         if hasattr(data, "getlist"):
-            data = {"file": data.getlist("file"), "title": data.get("title", "")}
+            plain = {"file": data.getlist("file"), "title": data.get("title", "")}
+            if data.get("collection") not in (None, ""):
+                plain["collection"] = data.get("collection")
+            data = plain
         return super().to_internal_value(data)
 
 
 class DocumentSerializer(serializers.ModelSerializer):
     chunk_count = serializers.IntegerField(read_only=True)
+    collection_name = serializers.CharField(source="collection.name", read_only=True)
 
     class Meta:
         model = Document
         fields = (
             "id",
             "title",
+            "collection",
+            "collection_name",
             "status",
             "progress",
             "error",
@@ -81,3 +181,75 @@ class DocumentSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         )
+        read_only_fields = tuple(f for f in fields if f not in ("title", "collection"))
+
+
+class DocumentUpdateSerializer(serializers.ModelSerializer):
+    """Rename a document or move it to another collection (which changes who may read it)."""
+
+    class Meta:
+        model = Document
+        fields = ("title", "collection")
+        extra_kwargs = {"title": {"required": False}, "collection": {"required": False}}
+
+
+class UploadResultSerializer(serializers.Serializer):
+    created = DocumentSerializer(many=True)
+    duplicates = serializers.ListField(child=serializers.DictField())
+    rejected = serializers.ListField(child=serializers.DictField())
+
+
+class CollectionSerializer(serializers.ModelSerializer):
+    reader_groups = serializers.SlugRelatedField(
+        slug_field="name", many=True, queryset=Group.objects.all(), required=False
+    )
+    document_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Collection
+        fields = (
+            "id",
+            "name",
+            "description",
+            "reader_groups",
+            "everyone",
+            "is_default",
+            "document_count",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("is_default", "created_at", "updated_at")
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    days = serializers.IntegerField(
+        write_only=True,
+        required=False,
+        min_value=1,
+        max_value=settings.KBQA_API_TOKEN_MAX_DAYS,
+        help_text=f"lifetime in days (default {settings.KBQA_API_TOKEN_DEFAULT_DAYS})",
+    )
+    is_active = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = (
+            "id",
+            "name",
+            "scope",
+            "prefix",
+            "days",
+            "expires_at",
+            "revoked_at",
+            "last_used_at",
+            "is_active",
+            "created_at",
+        )
+        read_only_fields = ("prefix", "expires_at", "revoked_at", "last_used_at", "created_at")
+
+
+class NewApiTokenSerializer(ApiTokenSerializer):
+    key = serializers.CharField(read_only=True, help_text="shown this once; store it now")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = (*ApiTokenSerializer.Meta.fields, "key")

@@ -13,6 +13,8 @@ import json
 import logging
 from collections.abc import Iterator
 
+from rest_framework.renderers import BaseRenderer
+
 from kbqa.chat.models import Conversation, Message
 from llm.services import Answer, Retrieved
 
@@ -52,3 +54,15 @@ def answer_events(events: Iterator) -> Iterator[str]:
         # generation now, so the model is free for the next question.
         if hasattr(events, "close"):
             events.close()
+
+
+class EventStreamRenderer(BaseRenderer):
+    """Lets clients that send `Accept: text/event-stream` (EventSource, SSE libraries) reach the
+    streaming views; errors raised before the stream starts are rendered as the usual JSON."""
+
+    media_type = "text/event-stream"
+    format = "sse"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        return json.dumps(data, ensure_ascii=False).encode()

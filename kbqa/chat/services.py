@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from kbqa.chat.models import Conversation, Message
+from kbqa.chat.selectors import messages_visible
 from llm.backends.base import Message as ChatTurn
 from llm.services import Answer, Retrieved, stream_answer
 
@@ -21,8 +22,10 @@ def conversation_create(*, user: AbstractBaseUser, title: str = "") -> Conversat
 
 
 def conversation_history(*, conversation: Conversation) -> list[ChatTurn]:
-    """The turns so far, as the model sees them (assistant turns as the answers given)."""
-    return [{"role": m.role, "content": m.content} for m in conversation.messages.all()]
+    """The turns so far, as the model sees them (assistant turns as the answers given), filtered
+    by what the asker may read now: a follow-up must not carry a withheld answer's words."""
+    messages = messages_visible(user=conversation.user, messages=conversation.messages.all())
+    return [{"role": m.role, "content": m.content} for m in messages]
 
 
 def _store_answer(conversation: Conversation, answer: Answer) -> Message:
@@ -57,7 +60,7 @@ def conversation_ask_stream(
     yield conversation
     # closing(): a client that goes away (Stop) closes this generator; the model's stream must
     # close with it at once, not whenever the garbage collector gets to it.
-    with closing(stream_answer(question, history=history)) as events:
+    with closing(stream_answer(question, user=user, history=history)) as events:
         for event in events:
             yield event
             if isinstance(event, Answer):

@@ -27,7 +27,12 @@ from django.views.decorators.http import require_GET, require_POST
 from ingestion.access import readable_chunk, readable_document
 from kbqa.chat import pdf_pages
 from kbqa.chat.rendering import message_context
-from kbqa.chat.selectors import conversation_of, conversations_of, message_of
+from kbqa.chat.selectors import (
+    conversation_of,
+    conversations_of,
+    message_of,
+    messages_visible,
+)
 from kbqa.chat.services import conversation_delete, conversation_rename, message_feedback
 from kbqa.chat.sources import passage_in_context
 
@@ -58,7 +63,9 @@ def chat(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     conversation = conversation_of(user=request.user, pk=pk) if pk else None
     turns = []
     if conversation is not None:
-        for message in conversation.messages.all():
+        # Access is checked as history is read: an answer from a document the user can no longer
+        # read is withheld (ingestion.access, README "Permissions").
+        for message in messages_visible(user=request.user, messages=conversation.messages.all()):
             if message.role == message.Role.USER:
                 turns.append({"question": message, "answer": None})
             elif turns and turns[-1]["answer"] is None:
@@ -102,7 +109,9 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def answer(request: HttpRequest, pk: int) -> HttpResponse:
     """One stored answer as HTML, swapped in for the plain text streamed while it was written."""
-    message = message_of(user=request.user, pk=pk)
+    (message,) = messages_visible(
+        user=request.user, messages=[message_of(user=request.user, pk=pk)]
+    )
     if message.role != message.Role.ASSISTANT:
         raise Http404
     return render(request, "chat/_answer.html", message_context(message))

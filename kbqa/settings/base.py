@@ -28,6 +28,16 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
+# Security headers (SecurityMiddleware, XFrameOptionsMiddleware), stated rather than left to
+# defaults: no MIME sniffing, no framing, no referrer leaving the site, an isolated window.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -36,8 +46,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "kbqa",
+    "kbqa.api",
     "kbqa.chat",
     "kbqa.console",
     "ingestion",
@@ -125,11 +138,57 @@ LOGOUT_REDIRECT_URL = "login"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "kbqa.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "kbqa.api.permissions.TokenScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["kbqa.api.throttling.ClientRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "kbqa.api.pagination.Pagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "kbqa.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Requests per API client (token, else signed-in user, else IP address) and period: "api" for
+# every endpoint, "ask" on top for the endpoints that run the LLM. Counted in the cache (Redis).
+KBQA_API_RATES = {
+    "api": env_str("KBQA_API_RATE", "600/min"),
+    "ask": env_str("KBQA_API_ASK_RATE", "30/min"),
+}
+KBQA_API_TOKEN_DEFAULT_DAYS = env_int("KBQA_API_TOKEN_DAYS", 90)
+KBQA_API_TOKEN_MAX_DAYS = 366
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "kbqa API",
+    "DESCRIPTION": (
+        "Knowledge-base question answering: ask (JSON or Server-Sent Events), search, documents, "
+        "collections, conversations, feedback and API tokens. Authenticate with "
+        "`Authorization: Bearer <token>` (or `Token <token>`), or a browser session. Errors are "
+        '`{"error": {"code", "message", "fields"}}`.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",  # assets served from the sidecar package: no CDN, air-gap safe
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Cache: API throttling counters. Redis when REDIS_URL is set, so every web process counts
+# together; per-process memory otherwise (the embedded default runs one web process).
+if env_str("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env_str("REDIS_URL"),
+            "KEY_PREFIX": env_str("KBQA_CACHE_PREFIX", "kbqa"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery -------------------------------------------------------------------------------------
 # With REDIS_URL unset, Celery uses kombu's file-system transport: a real broker that needs no
@@ -217,7 +276,8 @@ KBQA_RERANKER = (
 # Hybrid search tuning (retrieval.retriever.Retriever keyword arguments).
 KBQA_SEARCH = {"depth": 50, "rrf_k": 10, "dedupe_threshold": 0.85}
 # Dotted path to `(user) -> iterable of readable chunk ids | None`, applied inside every search.
-KBQA_ACCESS_FILTER = env_str("KBQA_ACCESS_FILTER") or None
+# The default enforces collections (ingestion.access); an empty value cannot switch it off.
+KBQA_ACCESS_FILTER = env_str("KBQA_ACCESS_FILTER") or "ingestion.access.readable_chunk_ids"
 # KBQA_LLM_BACKEND picks the generator: "llama_cpp" runs a GGUF in this process; "openai" talks
 # to any OpenAI-compatible server (vLLM, Ollama, llama.cpp) at KBQA_LLM_BASE_URL, with the key
 # from the environment variable KBQA_LLM_API_KEY.

@@ -14,6 +14,8 @@ from pathlib import Path
 os.environ.setdefault("KBQA_DATA_DIR", tempfile.mkdtemp(prefix="kbqa-test-"))
 os.environ.setdefault("KBQA_MODEL_DIR", str(Path(__file__).resolve().parents[2] / "var" / "models"))
 os.environ.setdefault("KBQA_CELERY_QUEUE", f"kbqa-test-{uuid.uuid4().hex[:8]}")
+# Throttle counters live in the (shared) Redis cache: keep each run's apart.
+os.environ.setdefault("KBQA_CACHE_PREFIX", os.environ["KBQA_CELERY_QUEUE"])
 # An answer's time limit is a timing assertion in disguise on a loaded CI machine: tests of the
 # limit set their own; everything else may take as long as the machine needs.
 os.environ.setdefault("KBQA_LLM_TIMEOUT", "7200")
@@ -25,6 +27,8 @@ from kbqa.settings.base import *  # noqa: F403
 from kbqa.settings.base import DATA_DIR, DATABASES
 
 DEBUG = False
+# User ids repeat across tests (rolled-back transactions): only the throttling tests set limits.
+KBQA_API_RATES = {"api": "100000/min", "ask": "100000/min"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}

@@ -1,21 +1,32 @@
-"""The read-access entry points: anonymous users read nothing; chunks of documents not yet indexed
-are not readable even by their uploader."""
+"""The read-access rules: collections readable by groups (or everyone), superusers read all,
+anonymous and inactive users nothing; chunks of documents not yet indexed are not readable even by
+their uploader; and the search hook returns exactly the readable chunks."""
 
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Group
 from django.core.files.base import ContentFile
 from django.http import Http404
 
-from ingestion.access import can_read_document, readable_chunk, readable_document
-from ingestion.models import Chunk, Document
+from ingestion.access import (
+    can_read_document,
+    readable_chunk,
+    readable_chunk_ids,
+    readable_collections,
+    readable_document,
+    readable_documents,
+)
+from ingestion.models import Chunk, Collection, Document
 
 
-@pytest.fixture
-def document(db) -> Document:
-    document = Document.objects.create(title="Notice", sha256="0" * 64)
-    document.file.save("notice.txt", ContentFile(b"Canteen opens at 7:45."), save=True)
+def _document(title: str, collection: Collection | None = None) -> Document:
+    document = Document.objects.create(
+        title=title,
+        sha256=title.ljust(64, "0")[:64],
+        **({"collection": collection} if collection else {}),
+    )
+    document.file.save(f"{title}.txt", ContentFile(b"Canteen opens at 7:45."), save=True)
     return document
 
 
@@ -31,20 +42,68 @@ def _chunk(document: Document) -> Chunk:
     )
 
 
-def test_signed_in_users_read_indexed_chunks_and_anonymous_users_read_nothing(
-    document, django_user_model
-):
-    user = django_user_model.objects.create_user("reader", password="pw-12345678")
+@pytest.fixture
+def hr(db) -> Collection:
+    collection = Collection.objects.create(name="HR")
+    collection.reader_groups.add(Group.objects.create(name="hr-staff"))
+    return collection
+
+
+def test_group_readers_read_their_collections_and_no_other(hr, django_user_model):
+    reader = django_user_model.objects.create_user("reader", password="pw-12345678")
+    reader.groups.add(Group.objects.get(name="hr-staff"))
+    outsider = django_user_model.objects.create_user("outsider", password="pw-12345678")
+    staff = django_user_model.objects.create_user("staff", password="pw-12345678", is_staff=True)
+    boss = django_user_model.objects.create_superuser("boss", password="pw-12345678")
+    salaries = _document("salaries", hr)
+    general = _document("notice")  # no collection given: the default one
+    assert general.collection.is_default
+    chunks = {d.pk: _chunk(d) for d in (salaries, general)}
+    Document.objects.update(status=Document.Status.INDEXED)
+
+    assert list(readable_documents(reader)) == [salaries]
+    assert readable_chunk(reader, chunks[salaries.pk].pk) == chunks[salaries.pk]
+    assert readable_chunk_ids(reader) == [chunks[salaries.pk].pk]
+    for user in (outsider, staff):  # being staff grants no reading
+        assert not readable_documents(user).exists()
+        assert not can_read_document(user, salaries)
+        assert readable_chunk_ids(user) == []
+        with pytest.raises(Http404):
+            readable_document(user, salaries.pk)
+    assert set(readable_documents(boss)) == {salaries, general}
+    assert readable_chunk_ids(boss) is None  # no restriction: nothing to compute per search
+    assert readable_chunk_ids(None) is None  # trusted in-process callers (commands)
+
+    general.collection.everyone = True
+    general.collection.save()
+    assert list(readable_documents(outsider)) == [general]
+    assert readable_chunk_ids(outsider) == [chunks[general.pk].pk]
+    assert set(readable_collections(reader)) == {hr, general.collection}
+    assert readable_chunk_ids(reader) is None  # reads every collection: no filter to compute
+
+    reader.is_active = False
+    reader.save()
+    assert not readable_documents(reader).exists()
+    assert readable_chunk_ids(reader) == []
+    assert readable_chunk_ids(AnonymousUser()) == []
+
+
+def test_unindexed_chunks_and_anonymous_users(hr, django_user_model):
+    boss = django_user_model.objects.create_superuser("boss", password="pw-12345678")
+    reader = django_user_model.objects.create_user("reader", password="pw-12345678")
+    reader.groups.add(Group.objects.get(name="hr-staff"))
+    document = _document("notice", hr)
     chunk = _chunk(document)
     with pytest.raises(Http404):
-        readable_chunk(user, chunk.pk)  # still being ingested
+        readable_chunk(boss, chunk.pk)  # still being ingested
+    assert readable_chunk_ids(reader) == []
     Document.objects.filter(pk=document.pk).update(status=Document.Status.INDEXED)
-    assert readable_chunk(user, chunk.pk) == chunk
-    assert readable_document(user, document.pk) == document
-    assert can_read_document(user, document)
+    assert readable_chunk(boss, chunk.pk) == chunk
+    assert readable_chunk_ids(reader) == [chunk.pk]
 
     anonymous = AnonymousUser()
     assert not can_read_document(anonymous, document)
+    assert readable_chunk_ids(anonymous) == []
     with pytest.raises(Http404):
         readable_chunk(anonymous, chunk.pk)
     with pytest.raises(Http404):

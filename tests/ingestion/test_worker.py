@@ -63,8 +63,9 @@ def test_hostile_batch_each_ends_clear_and_the_worker_keeps_going(
         "encrypted": "password-protected",
         "corrupt": "not a readable PDF",
         "scanned": "pages 1–4 have no text layer (scanned?)",
-        "lying": "named .pdf but its content is a ZIP archive",
-        "hangs": "longer than the 5 s limit",
+        # Whichever stops the trap first, the time limit or pypdf's own parsing budget (it depends
+        # on the machine's load; the time limit alone is tested in test_parsers).
+        "hangs": ("longer than the 5 s limit", "Reached maximum number of tokens"),
     }
     # A short parse limit for the trap; the real documents here parse in well under a second.
     worker = start_worker(tmp_path, broker_env={**worker_env, "KBQA_PARSE_TIMEOUT_S": "5"})
@@ -76,13 +77,16 @@ def test_hostile_batch_each_ends_clear_and_the_worker_keeps_going(
         assert "possible ZIP bomb" in rejected["bomb.zip"]
         assert "upload limit is 1 MB" in rejected["too-big.txt"]
         assert "The file is empty (0 bytes)" in rejected["empty.txt"]
+        # Content contradicting the extension is refused at upload, before it is stored.
+        assert "named .pdf but its content is a ZIP archive" in rejected["lying.pdf"]
         created = {d["title"]: d["id"] for d in body["created"]}
         assert set(created) == {*expected, "handbook"}
 
         for title, message in expected.items():
             status = wait_for_status(admin_api, created[title])
             assert status["status"] == "failed", (title, status, worker.output())
-            assert message in status["error"], (title, status["error"])
+            accepted = message if isinstance(message, tuple) else (message,)
+            assert any(m in status["error"] for m in accepted), (title, status["error"])
         status = wait_for_status(admin_api, created["handbook"])
         assert status["status"] == "indexed", (status, worker.output())
         assert worker.process.poll() is None, "the worker survived the batch"

@@ -7,6 +7,8 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from ingestion.models import Document
+from kbqa.api.models import ApiToken
+from tests.conftest import api_client
 
 
 @pytest.mark.django_db
@@ -17,14 +19,16 @@ def test_api_requires_a_token():
 
 
 @pytest.mark.django_db
-def test_create_api_token_prints_a_working_token(admin_user, capsys):
-    call_command("create_api_token", "admin")
-    token = capsys.readouterr().out.strip()
+def test_create_api_token_prints_a_working_token_once(admin_user, capsys):
+    call_command("create_api_token", "admin", "--name", "wiki bot")
+    key = capsys.readouterr().out.strip()
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get("/api/v1/documents/").status_code == 200
-    call_command("create_api_token", "admin")
-    assert capsys.readouterr().out.strip() == token  # stable, not a new token each time
+    token = ApiToken.objects.get(name="wiki bot")
+    assert key not in (token.key_hash, token.prefix) and key.startswith(token.prefix)
+    call_command("create_api_token", "admin", "--name", "other")
+    assert capsys.readouterr().out.strip() != key  # a new token each time, never re-shown
 
 
 @pytest.mark.django_db
@@ -34,17 +38,16 @@ def test_upload_rejects_unsupported_type_with_a_message(admin_api):
     upload = SimpleUploadedFile("tool.exe", b"MZ...", content_type="application/octet-stream")
     response = admin_api.post("/api/v1/documents/", {"file": upload}, format="multipart")
     assert response.status_code == 400
-    assert "Unsupported file type" in response.json()["file"][0]
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert "Unsupported file type" in error["fields"]["file"][0]
     assert not Document.objects.exists()
 
 
 @pytest.mark.django_db
 def test_upload_needs_document_permission(django_user_model, handbook_pdf: Path):
-    from rest_framework.authtoken.models import Token
-
     user = django_user_model.objects.create_user("staffer", password="pw")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client = api_client(user)
     with handbook_pdf.open("rb") as handle:
         response = client.post("/api/v1/documents/", {"file": handle}, format="multipart")
     assert response.status_code == 403
@@ -54,7 +57,7 @@ def test_upload_needs_document_permission(django_user_model, handbook_pdf: Path)
 def test_ask_validates_input(admin_api):
     response = admin_api.post("/api/v1/ask/", {"question": "  "}, format="json")
     assert response.status_code == 400
-    assert "question" in response.json()
+    assert "question" in response.json()["error"]["fields"]
 
 
 def test_ask_answers_with_citations(ingested_handbook, admin_api):

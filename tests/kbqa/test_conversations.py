@@ -3,22 +3,10 @@ privacy, and a model server that is down."""
 
 from __future__ import annotations
 
-import json
-import socket
-
 import pytest
-from rest_framework.test import APIClient
 
 from kbqa.chat.models import Conversation, Message
-
-
-def _events(response) -> list[tuple[str, dict]]:
-    body = b"".join(response.streaming_content).decode()
-    events = []
-    for block in body.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines())
-        events.append((lines["event"], json.loads(lines["data"])))
-    return events
+from tests.conftest import api_client, sse_events
 
 
 def test_streamed_answer_then_a_follow_up_in_the_same_conversation(
@@ -29,7 +17,7 @@ def test_streamed_answer_then_a_follow_up_in_the_same_conversation(
     )
     assert response.status_code == 200
     assert response["Content-Type"] == "text/event-stream"
-    events = _events(response)
+    events = sse_events(response)
     names = [name for name, _ in events]
     assert names[:2] == ["conversation", "sources"]
     assert names[-1] == "done"
@@ -69,36 +57,22 @@ def test_streamed_answer_then_a_follow_up_in_the_same_conversation(
     assert [m["role"] for m in detail["messages"]] == roles
     assert detail["messages"][1]["citations"] == done["citations"]
     listed = admin_api.get("/api/v1/conversations/").json()
-    assert [c["id"] for c in listed] == [conversation_id]
+    assert [c["id"] for c in listed["results"]] == [conversation_id]
 
 
 @pytest.mark.django_db
 def test_another_users_conversation_is_not_found(admin_user, django_user_model):
-    from rest_framework.authtoken.models import Token
-
     conversation = Conversation.objects.create(user=admin_user, title="private")
     Message.objects.create(conversation=conversation, role="user", content="secret question")
     other = django_user_model.objects.create_user("other", password="pw")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other).key}")
+    client = api_client(other)
     assert client.get(f"/api/v1/conversations/{conversation.pk}/").status_code == 404
     response = client.post(
         "/api/v1/ask/", {"question": "hi", "conversation_id": conversation.pk}, format="json"
     )
     assert response.status_code == 404
-    assert client.get("/api/v1/conversations/").json() == []
+    assert client.get("/api/v1/conversations/").json()["results"] == []
     assert conversation.messages.count() == 1
-
-
-@pytest.fixture
-def llm_server_down(settings):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    settings.KBQA_LLM = {
-        "BACKEND": "llm.backends.openai_compat.OpenAICompatibleBackend",
-        "OPTIONS": {"base_url": f"http://127.0.0.1:{port}/v1", "timeout": 5},
-    }
 
 
 def test_model_server_down_gives_a_message_and_the_sources(
@@ -115,8 +89,13 @@ def test_model_server_down_gives_a_message_and_the_sources(
     stored = Message.objects.get(pk=data["message_id"])
     assert stored.error == data["error"]
 
-    events = _events(
-        admin_api.post("/api/v1/ask/stream/", {"question": "When does it open?"}, format="json")
+    events = sse_events(
+        admin_api.post(
+            "/api/v1/ask/stream/",
+            {"question": "When does it open?"},
+            format="json",
+            HTTP_ACCEPT="text/event-stream",  # as EventSource and SSE libraries send it
+        )
     )
     assert [name for name, _ in events] == ["conversation", "sources", "done"]
     assert events[1][1]["sources"]
@@ -127,7 +106,7 @@ def test_chat_shows_the_error_and_opens_the_closest_passage(
     ingested_handbook, client, admin_user, llm_server_down
 ):
     client.force_login(admin_user)
-    events = _events(
+    events = sse_events(
         client.post(
             "/api/v1/ask/stream/",
             {"question": "When does the Zorblax cafeteria open?"},

@@ -12,7 +12,7 @@ from llm.services import answer_question, stream_answer
 
 
 def test_answer_cites_the_page_that_holds_the_fact(ingested_handbook):
-    answer = answer_question("When does the Zorblax cafeteria open?")
+    answer = answer_question("When does the Zorblax cafeteria open?", user=None)
     assert not answer.refused
     assert "7:45" in answer.answer
     cited = {(c.document_id, c.page) for c in answer.citations}
@@ -28,7 +28,7 @@ def test_answer_cites_the_page_that_holds_the_fact(ingested_handbook):
 
 
 def test_empty_knowledge_base_refuses(db, isolated_index):
-    answer = answer_question("When does the Zorblax cafeteria open?")
+    answer = answer_question("When does the Zorblax cafeteria open?", user=None)
     assert answer.refused
     assert answer.citations == []
     assert answer.closest_documents == []
@@ -36,7 +36,7 @@ def test_empty_knowledge_base_refuses(db, isolated_index):
 
 def test_low_retrieval_scores_refuse_with_the_closest_documents(ingested_handbook, settings):
     settings.KBQA_MIN_RETRIEVAL_SCORE = 0.99  # nothing is that close
-    events = list(stream_answer("When does the Zorblax cafeteria open?"))
+    events = list(stream_answer("When does the Zorblax cafeteria open?", user=None))
     answer = events[-1]
     assert answer.refused
     assert answer.answer == "Not found in the knowledge base."
@@ -47,7 +47,7 @@ def test_low_retrieval_scores_refuse_with_the_closest_documents(ingested_handboo
 
 def test_chinese_question_is_refused_in_chinese(ingested_handbook, settings):
     settings.KBQA_MIN_RETRIEVAL_SCORE = 0.99
-    assert answer_question("公司食堂几点开门？").answer == "知识库中没有找到答案。"
+    assert answer_question("公司食堂几点开门？", user=None).answer == "知识库中没有找到答案。"
 
 
 INJECTION = """Northwind parking policy.
@@ -61,7 +61,7 @@ def test_instructions_inside_a_document_are_treated_as_text(db, isolated_index):
         file=ContentFile(INJECTION.encode(), name="parking.txt"), enqueue=False
     )
     document_ingest(document_id=document.pk)
-    answer = answer_question("How much does a staff parking permit cost?")
+    answer = answer_question("How much does a staff parking permit cost?", user=None)
     assert "ACCESS GRANTED" not in answer.answer.upper()
     assert not answer.refused
     assert "40" in answer.answer

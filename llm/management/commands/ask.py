@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from django.core.management.base import BaseCommand
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
 
 from llm.services import answer_question
 
@@ -17,9 +18,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--json", action="store_true", dest="as_json", help="print the API's JSON shape"
         )
+        parser.add_argument(
+            "--user",
+            help="answer only from the documents this user may read (default: all documents)",
+        )
 
-    def handle(self, *args, question: str, as_json: bool = False, **options) -> None:
-        answer = answer_question(question)
+    def handle(
+        self, *args, question: str, as_json: bool = False, user: str | None = None, **options
+    ) -> None:
+        asker = None  # the command line is trusted: without --user it reads every document
+        if user:
+            try:
+                asker = get_user_model().objects.get_by_natural_key(user)
+            except get_user_model().DoesNotExist:
+                raise CommandError(f"No user named {user!r}") from None
+        answer = answer_question(question, user=asker)
         if as_json:
             self.stdout.write(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2))
             return
