@@ -9,13 +9,16 @@ import re
 
 import pytest
 
-from ingestion.models import Document
+from ingestion.models import Collection, Document
 from kbqa.chat.models import Conversation, Message
 from kbqa.chat.rendering import answer_html
 
 
 @pytest.fixture
 def staff(django_user_model):
+    """A signed-in employee with no special rights, who may read the default collection (where
+    the handbook and the conversations' documents are): opened to everyone, as an admin would."""
+    Collection.objects.filter(pk=Collection.objects.default().pk).update(everyone=True)
     return django_user_model.objects.create_user("staff", password="pw-12345678")
 
 
@@ -26,6 +29,9 @@ def staff_client(client, staff):
 
 
 def _conversation(user, *, chunk_id: int = 7) -> tuple[Conversation, Message, Message]:
+    handbook = Document.objects.create(
+        title="Handbook", sha256="0" * 64, status=Document.Status.INDEXED
+    )
     conversation = Conversation.objects.create(user=user, title="Cafeteria")
     Message.objects.create(conversation=conversation, role="user", content="When does it open?")
     answer = Message.objects.create(
@@ -36,7 +42,7 @@ def _conversation(user, *, chunk_id: int = 7) -> tuple[Conversation, Message, Me
             {
                 "n": 1,
                 "chunk_id": chunk_id,
-                "document_id": 1,
+                "document_id": handbook.pk,
                 "title": "Handbook",
                 "page": 2,
                 "text": "opens at 7:45",
@@ -54,7 +60,9 @@ def _conversation(user, *, chunk_id: int = 7) -> tuple[Conversation, Message, Me
         role="assistant",
         content="I could not find this in the documents.",
         refused=True,
-        closest_documents=[{"document_id": 1, "title": "Handbook", "page": 3, "score": 0.2}],
+        closest_documents=[
+            {"document_id": handbook.pk, "title": "Handbook", "page": 3, "score": 0.2}
+        ],
     )
     return conversation, answer, refusal
 
@@ -92,14 +100,15 @@ def test_a_marker_without_a_citation_stays_plain_text():
 
 @pytest.mark.django_db
 def test_history_shows_chips_unsupported_marks_and_refusals(staff_client, staff):
-    conversation, _, refusal = _conversation(staff)
+    conversation, answer, refusal = _conversation(staff)
     html = staff_client.get(f"/c/{conversation.pk}/").content.decode()
     assert 'class="cite" data-n="1" data-chunk="7"' in html
     assert "<strong>7:45</strong>" in html
     assert '<mark class="unsupported"' in html and "1 sentence is not supported" in html
     assert f'id="answer-{refusal.pk}"' in html and "answer refused" in html
     assert "Not found in the documents" in html
-    assert 'data-url="/documents/1/pages/3/"' in html  # closest document opens its page
+    handbook = answer.citations[0]["document_id"]
+    assert f'data-url="/documents/{handbook}/pages/3/"' in html  # closest document opens its page
     assert 'aria-current="page">Cafeteria</a>' in html  # sidebar, current conversation
 
 
