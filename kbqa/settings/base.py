@@ -321,8 +321,8 @@ KBQA_PARSE_TIMEOUT_S = env_int("KBQA_PARSE_TIMEOUT_S", 300)
 KBQA_PARSE_MEMORY_MB = env_int("KBQA_PARSE_MEMORY_MB", 2048)
 DATA_UPLOAD_MAX_NUMBER_FILES = KBQA_ZIP_MAX_FILES
 # Answering refuses without generating when the best retrieved passage scores below this. The scale
-# is the retrieval score's (cosine similarity for the dense index): recalibrate it with the
-# distributions that `bench/answers.py` prints whenever the embedder or the retriever changes.
+# is the dense cosine similarity: recalibrate it from the best-passage scores that
+# `manage.py evaluate --answers` prints whenever the embedder changes.
 KBQA_MIN_RETRIEVAL_SCORE = env_float("KBQA_MIN_RETRIEVAL_SCORE", 0.3)
 # Share of an answer sentence's terms a cited passage must contain for the citation to stand.
 KBQA_SUPPORT_THRESHOLD = env_float("KBQA_SUPPORT_THRESHOLD", 0.5)
