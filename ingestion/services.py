@@ -12,7 +12,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
-import re
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -245,7 +244,7 @@ def indexed_text(*, title: str, section: str, text: str) -> str:
     (which company, which year, which part); questions name exactly that, so BM25 and the
     embedder both need it in every chunk. File-name titles read as words ("AMCOR_2023_10K" →
     "AMCOR 2023 10K"). Citations and prompts show the chunk's own text, never the header."""
-    title = " ".join(re.sub(r"[_]+", " ", title).split())
+    title = " ".join(title.replace("_", " ").split())
     header = " › ".join(part for part in (title, " ".join(section.split())) if part)
     if len(header) > HEADER_CHARS:
         header = header[: HEADER_CHARS - 1] + "…"
