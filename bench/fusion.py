@@ -6,7 +6,7 @@ variant fuses the same lists, so differences are the fusion's alone (not noise, 
         --embedding-cache var/eval/cache
 
 Prints R@1 / R@5 / R@10 / MRR@10 per set and variant; "(current)" marks what `retrieval.fusion`
-does with the default settings.
+does with the default settings. Every variant ends as a search does (spread over pages, dedupe).
 """
 
 from __future__ import annotations
@@ -32,11 +32,18 @@ def main() -> None:
     from retrieval.evaluation.runner import K, throwaway_retriever
     from retrieval.fusion import FusedHit
 
-    def fused(rrf_k: int, cap: float = fusion.CONFIDENCE_CAP, whole_list: bool = False):
-        """The module's fusion with another k or cap; `whole_list` applies each list's boost to
-        every hit of it (the fusion before 2026-11-23) instead of its first hit only."""
+    def fused(
+        rrf_k: int,
+        cap: float = fusion.CONFIDENCE_CAP,
+        whole_list: bool = False,
+        lexical_weight: float = 1.0,
+    ):
+        """The module's fusion with another k, cap or weight of the BM25 list; `whole_list` applies
+        each list's boost to every hit of it (the fusion before 2026-11-23) instead of its first
+        hit only."""
 
         def fuse(dense, lexical, overlap):
+            overlap *= lexical_weight
             lexical_boost = min(cap, fusion.lexical_confidence(lexical))
             dense_boost = min(cap, fusion.dense_confidence(dense))
             if not whole_list:
@@ -77,6 +84,8 @@ def main() -> None:
         "first-hit boost k 10 (current)": fused(10),
         "first-hit boost k 5": fused(5),
         "first-hit boost k 10 cap 3": fused(10, cap=3.0),
+        "first-hit boost k 10 BM25 x0.75": fused(10, lexical_weight=0.75),
+        "first-hit boost k 10 BM25 x0.5": fused(10, lexical_weight=0.5),
     }
 
     for path in args.datasets:

@@ -63,6 +63,16 @@ class IndexReport:
         return problems
 
 
+def chunk_pages(ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """(document id, page) of each chunk of a multi-page document, the pages search spreads its
+    results over. Chunks of unpaged documents (text, Word, one-page PDFs) are left out: all their
+    chunks say page 1, and spreading over that would bury a long text file's second-best chunk."""
+    rows = Chunk.objects.filter(pk__in=list(ids), document__page_count__gt=1)
+    return {
+        pk: (document, page) for pk, document, page in rows.values_list("pk", "document_id", "page")
+    }
+
+
 def index_consistency() -> IndexReport:
     """Compare the vector index with the chunks of indexed documents. Chunks of documents still
     being ingested are neither required nor orphans: their vectors may or may not be there yet."""

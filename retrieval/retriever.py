@@ -25,6 +25,7 @@ from retrieval.fusion import (
 from retrieval.index.base import VectorIndex
 from retrieval.lexical.bm25_store import BM25Store
 from retrieval.rerankers.base import Reranker
+from retrieval.spread import PageKeys, spread_over_pages
 
 ProgressCallback = Callable[[int, int], None]  # (texts embedded so far, total)
 
@@ -57,9 +58,12 @@ class Retriever:
         depth: int = 50,
         rrf_k: int = RRF_K,
         dedupe_threshold: float | None = 0.85,
+        per_page: int | None = 1,
+        page_keys: PageKeys | None = None,
     ) -> None:
         """`depth`: candidates taken from each side before fusion; `dedupe_threshold`: None turns
-        near-duplicate suppression off."""
+        near-duplicate suppression off; `per_page`: chunks of one page (as `page_keys` tells)
+        ranked before other pages' (see `retrieval.spread`), None for no spreading."""
         self.embedder = embedder
         self.vectors = vectors
         self.lexical = lexical
@@ -67,6 +71,8 @@ class Retriever:
         self.depth = depth
         self.rrf_k = rrf_k
         self.dedupe_threshold = dedupe_threshold
+        self.per_page = per_page
+        self.page_keys = page_keys
 
     # -- writing ----------------------------------------------------------------------------------
     def replace(
@@ -143,7 +149,7 @@ class Retriever:
     def _finish(
         self, query: str, fused: list[FusedHit], k: int, dense_scores: dict[int, float]
     ) -> list[SearchHit]:
-        """Rerank (if configured) and drop near-duplicates, then cut to k."""
+        """Rerank (if configured), spread over pages, drop near-duplicates, then cut to k."""
         if not fused:
             return []
         needs_text = self.reranker is not None or self.dedupe_threshold is not None
@@ -160,6 +166,9 @@ class Retriever:
             hits = [
                 SearchHit(h.id, s, h.dense_rank, h.lexical_rank, h.dense_score) for s, h in reranked
             ] + hits[self.reranker.top_n :]
+        if self.per_page and self.page_keys is not None:
+            page_of = self.page_keys([h.id for h in hits])
+            hits = spread_over_pages(hits, page_of, per_page=self.per_page, key=lambda h: h.id)
         if self.dedupe_threshold is None:
             return hits[:k]
         return suppress_near_duplicates(

@@ -36,11 +36,13 @@ def get_lexical_index() -> BM25Store:
 
 def get_retriever() -> Retriever:
     reranker = get_backend("KBQA_RERANKER") if settings.KBQA_RERANKER else None
+    page_keys = import_string(settings.KBQA_PAGE_KEYS) if settings.KBQA_PAGE_KEYS else None
     return Retriever(
         embedder=get_embedder(),
         vectors=get_index(),
         lexical=get_lexical_index(),
         reranker=reranker,
+        page_keys=page_keys,
         **settings.KBQA_SEARCH,
     )
 

@@ -274,7 +274,9 @@ KBQA_RERANKER = (
     else None
 )
 # Hybrid search tuning (retrieval.retriever.Retriever keyword arguments).
-KBQA_SEARCH = {"depth": 50, "rrf_k": 10, "dedupe_threshold": 0.85}
+KBQA_SEARCH = {"depth": 50, "rrf_k": 10, "dedupe_threshold": 0.85, "per_page": 1}
+# Dotted path to `(chunk ids) -> {chunk id: page key}`: the pages `per_page` spreads results over.
+KBQA_PAGE_KEYS = "ingestion.selectors.chunk_pages"
 # Dotted path to `(user) -> iterable of readable chunk ids | None`, applied inside every search.
 # The default enforces collections (ingestion.access); an empty value cannot switch it off.
 KBQA_ACCESS_FILTER = env_str("KBQA_ACCESS_FILTER") or "ingestion.access.readable_chunk_ids"

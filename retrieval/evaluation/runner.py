@@ -55,6 +55,7 @@ def throwaway_retriever(
             vectors=FaissIndexStore(str(Path(tmp) / "index"), **index_options),
             lexical=BM25Store(str(Path(tmp) / "bm25")),
             reranker=reranker,
+            page_keys=_page_keys(dataset),
             **settings.KBQA_SEARCH,
         )
         started = time.perf_counter()
@@ -69,6 +70,16 @@ def throwaway_retriever(
         )
         say(f"  indexed in {time.perf_counter() - started:.1f}s")
         yield retriever
+
+
+def _page_keys(dataset: Dataset):
+    """Units' (file, first page) for files of several pages, as the app's `chunk_pages` gives
+    them for its documents; a passage set has no pages."""
+    if dataset.kind != "files":
+        return None
+    paged = {u.title for u in dataset.units if u.page > 1}
+    keys = {i: (u.title, u.page) for i, u in enumerate(dataset.units) if u.title in paged}
+    return lambda ids: {i: keys[i] for i in ids if i in keys}
 
 
 def evaluate_retrieval(

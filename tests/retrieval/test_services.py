@@ -12,6 +12,7 @@ from django.core.files import File
 from ingestion.models import Chunk, Document
 from ingestion.services import document_create, document_delete, document_ingest
 from retrieval.services import Mode, get_lexical_index, get_retriever, search
+from tests.fixtures.pdf import make_pdf
 
 
 def ingest_text(tmp_path: Path, name: str, text: str) -> Document:
@@ -166,3 +167,45 @@ def test_rebuild_index_after_changing_the_embedder(ingested_handbook, settings, 
     top = search(query="When does the Zorblax cafeteria open?", k=1, mode=Mode.DENSE)
     assert Chunk.objects.get(pk=top[0].id).page == 2
     assert sorted(get_lexical_index().ids().tolist()) == chunk_ids(ingested_handbook)
+
+
+PARKING_LINES = [
+    f"Parking rule {n}: staff parking permits for the {place} car park are issued by facilities."
+    for n, place in enumerate(["north", "south", "east", "west", "river", "hill"] * 4, start=1)
+]
+
+
+def ingest_pdf(tmp_path: Path, name: str, pages: list[list[str]]) -> Document:
+    path = make_pdf(tmp_path / name, pages)
+    with path.open("rb") as handle:
+        document = document_create(file=File(handle, name=name), enqueue=False)
+    return document_ingest(document_id=document.pk)
+
+
+def test_results_spread_over_pages_of_a_paged_document(db, isolated_index, tmp_path, settings):
+    document = ingest_pdf(
+        tmp_path,
+        "facilities.pdf",
+        [PARKING_LINES, ["Visitors get day parking permits for the car park at reception."]],
+    )
+    pages = dict(document.chunks.values_list("pk", "page"))
+    assert list(pages.values()).count(1) >= 3  # page 1 alone fills any top 2
+    query = "Who issues staff parking permits for the car park?"
+
+    top = [pages[h.id] for h in search(query=query, k=2)]
+    assert top[0] == 1 and sorted(top) == [1, 2]
+    # Page 1's further chunks are demoted, not dropped: they follow page 2's.
+    assert [pages[h.id] for h in search(query=query, k=4)] == [top[0], top[1], 1, 1]
+
+    settings.KBQA_SEARCH = {**settings.KBQA_SEARCH, "per_page": None}
+    assert [pages[h.id] for h in search(query=query, k=2)] == [1, 1]
+
+
+def test_unpaged_documents_are_not_spread(db, isolated_index, tmp_path):
+    document = ingest_text(tmp_path, "facilities.txt", "\n".join(PARKING_LINES))
+    other = ingest_text(tmp_path, "visitors.txt", "Visitors get day parking permits.")
+    assert document.chunks.count() >= 3
+    hits = search(query="Who issues staff parking permits for the car park?", k=2)
+    # All of a text file's chunks say page 1; spreading over that would bury its second chunk.
+    assert {Chunk.objects.get(pk=h.id).document_id for h in hits} == {document.pk}
+    assert other.chunks.exists()
