@@ -16,14 +16,15 @@ Progress = Callable[[str], None]
 
 
 def dataset_retrieve(dataset: Dataset, retriever: Retriever) -> Retrieve:
-    """Hybrid search over the throw-away index, with hits shaped as the knowledge base's citations
-    (unit i is chunk i; units of one file share a document id)."""
+    """Hybrid search over the throw-away index as answering searches (not spread over pages),
+    with hits shaped as the knowledge base's citations (unit i is chunk i; units of one file share
+    a document id)."""
     document_ids: dict[str, int] = {}
     for unit in dataset.units:
         document_ids.setdefault(unit.title, len(document_ids) + 1)
 
     def retrieve(question: str, k: int) -> list[Citation]:
-        hits = retriever.search(query=question, k=k, mode=Mode.HYBRID)
+        hits = retriever.search(query=question, k=k, mode=Mode.HYBRID, spread=False)
         found = []
         for n, hit in enumerate(hits, start=1):
             unit = dataset.units[hit.id]

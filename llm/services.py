@@ -122,7 +122,7 @@ def retrieve_indexed(question: str, k: int, *, user=None) -> list[Citation]:
     scores: the knowledge base's `Retrieve` (the access filter runs inside the search, so
     refusals' closest documents and every citation come from readable documents only).
     Evaluation passes its own, over a throw-away index."""
-    hits = search(query=question, k=k, user=user)
+    hits = search(query=question, k=k, user=user, spread=False)  # the best page's neighbours
     chunks = chunks_by_id(hit.id for hit in hits)
     found: list[Citation] = []
     for hit in hits:

@@ -116,9 +116,13 @@ class Retriever:
         k: int,
         allowed_ids: np.ndarray | None = None,
         mode: Mode = Mode.HYBRID,
+        spread: bool = True,
     ) -> list[SearchHit]:
         """The `k` best chunks for `query`, restricted to `allowed_ids` when given (inside each
-        index's search, so the restriction never costs results)."""
+        index's search, so the restriction never costs results). `spread=False` keeps a page's
+        chunks together: an answer's prompt wants the best page's neighbouring chunks as context
+        (with the bundled 0.5B, one chunk of the right page next to a lookalike page led it to the
+        lookalike), while a result list wants distinct pages."""
         depth = max(self.depth, 3 * k)
         dense = lexical = []
         script_overlap = 0.0
@@ -144,10 +148,16 @@ class Retriever:
                 k=self.rrf_k,
             )
         dense_scores = {h.id: h.score for h in dense}
-        return self._finish(query, fused, k, dense_scores)
+        return self._finish(query, fused, k, dense_scores, spread=spread)
 
     def _finish(
-        self, query: str, fused: list[FusedHit], k: int, dense_scores: dict[int, float]
+        self,
+        query: str,
+        fused: list[FusedHit],
+        k: int,
+        dense_scores: dict[int, float],
+        *,
+        spread: bool = True,
     ) -> list[SearchHit]:
         """Rerank (if configured), spread over pages, drop near-duplicates, then cut to k."""
         if not fused:
@@ -166,7 +176,7 @@ class Retriever:
             hits = [
                 SearchHit(h.id, s, h.dense_rank, h.lexical_rank, h.dense_score) for s, h in reranked
             ] + hits[self.reranker.top_n :]
-        if self.per_page and self.page_keys is not None:
+        if spread and self.per_page and self.page_keys is not None:
             page_of = self.page_keys([h.id for h in hits])
             hits = spread_over_pages(hits, page_of, per_page=self.per_page, key=lambda h: h.id)
         if self.dedupe_threshold is None:

@@ -197,6 +197,8 @@ def test_results_spread_over_pages_of_a_paged_document(db, isolated_index, tmp_p
     # Page 1's further chunks are demoted, not dropped: they follow page 2's.
     assert [pages[h.id] for h in search(query=query, k=4)] == [top[0], top[1], 1, 1]
 
+    # Answering asks for the best page's neighbouring chunks, as context.
+    assert [pages[h.id] for h in search(query=query, k=2, spread=False)] == [1, 1]
     settings.KBQA_SEARCH = {**settings.KBQA_SEARCH, "per_page": None}
     assert [pages[h.id] for h in search(query=query, k=2)] == [1, 1]
 
