@@ -31,20 +31,25 @@ def main() -> None:
     from retrieval.evaluation.metrics import summarise
     from retrieval.evaluation.runner import K, throwaway_retriever
     from retrieval.fusion import FusedHit
+    from retrieval.spread import spread_over_pages
 
     def fused(
         rrf_k: int,
         cap: float = fusion.CONFIDENCE_CAP,
         whole_list: bool = False,
         lexical_weight: float = 1.0,
+        unsure_lexical: float | None = None,
     ):
         """The module's fusion with another k, cap or weight of the BM25 list; `whole_list` applies
         each list's boost to every hit of it (the fusion before 2026-11-23) instead of its first
-        hit only."""
+        hit only; `unsure_lexical` scales the BM25 list down when its first hit's boost is below
+        it (an unsure BM25 list counts for less)."""
 
         def fuse(dense, lexical, overlap):
             overlap *= lexical_weight
             lexical_boost = min(cap, fusion.lexical_confidence(lexical))
+            if unsure_lexical is not None:
+                overlap *= min(1.0, lexical_boost / unsure_lexical)
             dense_boost = min(cap, fusion.dense_confidence(dense))
             if not whole_list:
                 return fusion.reciprocal_rank_fusion(
@@ -70,6 +75,20 @@ def main() -> None:
 
         return fuse
 
+    def presorted(fuse: Callable) -> Callable:
+        """`fuse` over each side's list spread over pages first, so that ranks count pages."""
+
+        def spread_fuse(dense, lexical, overlap):
+            if retriever.page_keys is None:
+                return fuse(dense, lexical, overlap)
+            sides = []
+            for side in (dense, lexical):
+                page_of = retriever.page_keys([h.id for h in side])
+                sides.append(spread_over_pages(side, page_of, per_page=1, key=lambda h: h.id))
+            return fuse(*sides, overlap)
+
+        return spread_fuse
+
     def plain(dense, lexical, overlap):
         return fusion.reciprocal_rank_fusion(dense, lexical, k=60)
 
@@ -86,6 +105,8 @@ def main() -> None:
         "first-hit boost k 10 cap 3": fused(10, cap=3.0),
         "first-hit boost k 10 BM25 x0.75": fused(10, lexical_weight=0.75),
         "first-hit boost k 10 BM25 x0.5": fused(10, lexical_weight=0.5),
+        "k 10 BM25 x min(1, boost/2)": fused(10, unsure_lexical=2.0),
+        "sides spread, then k 10": presorted(fused(10)),
     }
 
     for path in args.datasets:

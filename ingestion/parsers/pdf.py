@@ -98,7 +98,10 @@ _NUMBERED = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\.?[ \t]+(\S[^\n]{0,100})$", re
 
 def numbered_headings(pages: list[str]) -> list[Heading]:
     """Without an outline, lines like "3.11. /media : Mount point" are headings when their numbers
-    keep increasing through the document; numbered list items restart at 1 and so are left out."""
+    keep increasing through the document, from chapter 1 on; numbered list items restart at 1 and
+    so are left out. Without the start at 1, a cover page's street address ("83 Tower Road North")
+    or a table's "13 Weeks Ended" became the first heading, no later chapter number could pass
+    it, and every chunk of the report carried it as its section."""
     headings: list[Heading] = []
     last: tuple[int, ...] = ()
     for page_number, page in enumerate(pages, start=1):
@@ -111,7 +114,9 @@ def numbered_headings(pages: list[str]) -> list[Heading]:
             ):
                 continue
             number = tuple(int(part) for part in match.group(1).split("."))
-            if number <= last or (len(number) == 1 and last and number[0] != last[0] + 1):
+            if number <= last or (not last and number[0] > 1):
+                continue
+            if len(number) == 1 and last and number[0] != last[0] + 1:
                 continue
             last = number
             headings.append(

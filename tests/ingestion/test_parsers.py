@@ -178,3 +178,18 @@ def test_shared_hostile_pdfs(shared_docs: Path):
     assert parse_file(hostile / "encrypted_owner-only_r4-owner-password.pdf").pages
     with pytest.raises(ParseError, match=r"no text layer \(scanned\?\)"):
         parse_file(hostile / "scanned_en_cardinal.pdf")
+
+
+def test_pdf_numbered_headings_start_at_chapter_one(tmp_path: Path):
+    """A street address or a table line before chapter 1 is no heading: it would otherwise be
+    every later chunk's section (seen in real 10-K filings)."""
+    path = make_pdf(
+        tmp_path / "report.pdf",
+        [
+            ["Acme Holdings plc", "83 Tower Road North", "Annual report 2023"],
+            ["1 Overview", "Acme makes packaging.", "13 Weeks Ended"],
+            ["2 Results", "Net sales rose 4 percent.", "2.1 Margins", "Margins held."],
+        ],
+    )
+    titles = [h.title for h in parse_file(path).headings]
+    assert titles == ["1 Overview", "2 Results", "2.1 Margins"]
