@@ -26,10 +26,10 @@ def main() -> None:
     args = parser.parse_args()
 
     setup_throwaway_django("kbqa-bench-fusion-")
+    from kbqa.evaluation.datasets import load_dataset
+    from kbqa.evaluation.ranking_metrics import summarise
+    from kbqa.evaluation.runner import K, throwaway_retriever
     from retrieval import fusion
-    from retrieval.evaluation.datasets import load_dataset
-    from retrieval.evaluation.metrics import summarise
-    from retrieval.evaluation.runner import K, throwaway_retriever
     from retrieval.fusion import FusedHit
     from retrieval.spread import spread_over_pages
 

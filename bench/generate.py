@@ -50,9 +50,11 @@ def main() -> None:
     import llama_cpp
     from django.core.files import File
 
-    from ingestion.services import document_create, document_ingest
+    from ingestion.services.ingest import document_ingest
+    from ingestion.services.uploads import document_create
+    from llm.backends import get_llm
+    from llm.pipeline import retrieve_readable
     from llm.prompts import Source, build_messages, fit_sources
-    from llm.services import get_llm, retrieve_indexed
     from tests.fixtures.pdf import HANDBOOK_PAGES, make_pdf
 
     pdf = make_pdf(data_dir / "handbook.pdf", HANDBOOK_PAGES)
@@ -88,12 +90,12 @@ def main() -> None:
     splits = []
     for _ in range(args.runs):
         started = time.perf_counter()
-        candidates = retrieve_indexed(QUESTION, 4)
+        candidates = retrieve_readable(QUESTION, 4, user=None)
         retrieval = time.perf_counter() - started
         sources = fit_sources(
             backend,
             QUESTION,
-            [Source(c.n, c.title, c.page, c.text, c.section) for c in candidates],
+            [Source(n, p.title, p.page, p.text, p.section) for n, p in enumerate(candidates, 1)],
             max_tokens=backend.max_tokens,
         )
         messages = build_messages(QUESTION, sources)

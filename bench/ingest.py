@@ -35,7 +35,8 @@ def main() -> None:
     from ingestion.models import Document
     from ingestion.parsers import parse_file
     from ingestion.parsers.sandbox import parse_isolated
-    from ingestion.services import document_chunk, document_create, document_ingest
+    from ingestion.services.ingest import document_chunk, document_ingest
+    from ingestion.services.uploads import document_create
     from retrieval.retriever import EMBED_BATCH
     from retrieval.services import get_embedder
 

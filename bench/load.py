@@ -72,7 +72,8 @@ def prepare(corpus_copies: int) -> tuple[Path, str]:
     from django.contrib.auth import get_user_model
     from django.core.files.base import ContentFile
 
-    from ingestion.services import document_create, document_ingest
+    from ingestion.services.ingest import document_ingest
+    from ingestion.services.uploads import document_create
     from kbqa.api.tokens import token_create
 
     started = time.perf_counter()

@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from ingestion.models import Chunk, Collection, Document
 
@@ -26,6 +28,25 @@ User = AbstractBaseUser | AnonymousUser
 
 def reads_everything(user: User | None) -> bool:
     return bool(user is not None and user.is_active and user.is_superuser)
+
+
+def require_permission(by: User | None, permission: str) -> None:
+    """What the services check before any change: `by` holds the Django permission (`by=None` is
+    a trusted in-process caller, such as a management command)."""
+    if by is not None and not (by.is_active and by.has_perm(permission)):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def require_readable(by: User | None, document: Document | None = None, *, collection=None) -> None:
+    """Changes reach only what `by` may read: the document, or the collection it goes to."""
+    if by is None:
+        return
+    if document is not None and not can_read_document(by, document):
+        raise PermissionDenied(_("You may not read this document."))
+    if collection is not None and not readable_collections(by).filter(pk=collection.pk).exists():
+        raise PermissionDenied(
+            _("You may not read the collection “%(name)s”.") % {"name": collection}
+        )
 
 
 def readable_collections(user: User) -> QuerySet[Collection]:

@@ -1,5 +1,9 @@
-"""Admin for documents: bulk upload (files and ZIP archives), live state and progress, and the
-retry / re-index / delete actions. Every action calls a service."""
+"""Admin for documents and collections: bulk upload (files and ZIP archives), live state and
+progress, the retry / re-index / delete actions, and who may read what.
+
+Every change goes through the same service the API and the console call, so the same permission
+check runs and the same audit record is written; the admin's own change log is left to the
+services (one record per action, not two)."""
 
 from __future__ import annotations
 
@@ -12,10 +16,20 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from ingestion.access import readable_documents
+from ingestion.errors import Conflict
 from ingestion.models import Chunk, Collection, Document
-from ingestion.services import document_delete, document_enqueue
-from ingestion.uploads import documents_upload
-from kbqa.audit import audit
+from ingestion.services.collections import (
+    collection_create,
+    collection_delete,
+    collection_update,
+)
+from ingestion.services.documents import (
+    document_delete,
+    document_reindex,
+    document_retry,
+    document_update,
+)
+from ingestion.services.uploads import documents_upload
 
 REFRESH_SECONDS = 3
 
@@ -64,8 +78,21 @@ class ChunkInline(admin.TabularInline):
         return False
 
 
+class ServiceAuditedAdmin(admin.ModelAdmin):
+    """The services write the audit record; the admin's own LogEntry would be a second one."""
+
+    def log_addition(self, request, obj, message):
+        pass
+
+    def log_change(self, request, obj, message):
+        pass
+
+    def log_deletions(self, request, queryset):
+        pass
+
+
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(ServiceAuditedAdmin):
     list_display = (
         "title", "collection", "status", "progress_bar", "page_count", "error", "notes",
         "created_at",
@@ -112,11 +139,9 @@ class DocumentAdmin(admin.ModelAdmin):
             result = documents_upload(
                 files=form.cleaned_data["files"],
                 title=form.cleaned_data["title"],
-                uploaded_by=request.user,
+                by=request.user,
                 collection=form.cleaned_data["collection"],
             )
-            for document in result.created:
-                audit(request.user, "document uploaded", document, f"{document.collection}")
             if result.created:
                 names = ", ".join(str(d) for d in result.created)
                 self.message_user(request, f"Queued {len(result.created)} document(s): {names}.")
@@ -139,42 +164,43 @@ class DocumentAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/ingestion/document/upload.html", context)
 
+    def save_model(self, request, obj: Document, form, change: bool) -> None:
+        """Only changes reach here (uploads have their own view): rename or move."""
+        stored = Document.objects.get(pk=obj.pk)
+        document_update(
+            document=stored, by=request.user, title=obj.title, collection=obj.collection
+        )
+
     def delete_model(self, request, obj: Document) -> None:
-        document_delete(document=obj)
+        document_delete(document=obj, by=request.user)
 
     def delete_queryset(self, request, queryset) -> None:
         for document in queryset:
-            document_delete(document=document)
+            document_delete(document=document, by=request.user)
 
-    def _enqueue(self, request, queryset, allowed: set[str], verb: str) -> None:
-        done = skipped = 0
+    def _enqueue(self, request, queryset, change, verb: str) -> None:
+        done, refused = 0, []
         for document in queryset:
-            if document.status in allowed:
-                document_enqueue(document=document)
-                audit(request.user, f"document {verb.lower()}", document)
+            try:
+                change(document=document, by=request.user)
                 done += 1
-            else:
-                skipped += 1
+            except Conflict as exc:
+                refused.append(str(exc))
         self.message_user(request, f"{verb} {done} document(s).")
-        if skipped:
-            self.message_user(
-                request,
-                f"Skipped {skipped} document(s) in a state this action does not apply to.",
-                messages.WARNING,
-            )
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
 
     @admin.action(description="Retry failed documents")
     def retry(self, request, queryset) -> None:
-        self._enqueue(request, queryset, {Document.Status.FAILED}, "Retrying")
+        self._enqueue(request, queryset, document_retry, "Retrying")
 
     @admin.action(description="Re-index (parse, chunk and embed again)")
     def reindex(self, request, queryset) -> None:
-        allowed = {Document.Status.INDEXED, Document.Status.FAILED, Document.Status.UPLOADED}
-        self._enqueue(request, queryset, allowed, "Re-indexing")
+        self._enqueue(request, queryset, document_reindex, "Re-indexing")
 
 
 @admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):
+class CollectionAdmin(ServiceAuditedAdmin):
     """Who may read what: a collection's reader groups (or everyone signed in). Superusers read
     every collection; changes apply to the next search."""
 
@@ -195,6 +221,29 @@ class CollectionAdmin(admin.ModelAdmin):
     @admin.display(description="Documents", ordering="documents_total")
     def document_count(self, obj: Collection) -> int:
         return obj.documents_total
+
+    def save_model(self, request, obj: Collection, form, change: bool) -> None:
+        data = form.cleaned_data
+        fields = {
+            "name": data["name"],
+            "description": data["description"],
+            "everyone": data["everyone"],
+            "reader_groups": data["reader_groups"],
+        }
+        if change:
+            collection_update(collection=obj, by=request.user, **fields)
+        else:
+            obj.pk = collection_create(by=request.user, **fields).pk
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        """The reader groups were set by the service, with the rest."""
+
+    def delete_model(self, request, obj: Collection) -> None:
+        collection_delete(collection=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for collection in queryset:
+            collection_delete(collection=collection, by=request.user)
 
     def has_delete_permission(self, request, obj: Collection | None = None) -> bool:
         if obj is not None and (obj.is_default or obj.documents.exists()):

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
 
+from ingestion.failures import RETRYABLE, failure_message
+
 DEFAULT_COLLECTION_NAME = "General"
 
 
@@ -92,7 +94,14 @@ class Document(models.Model):
     progress = models.PositiveSmallIntegerField(
         default=0, editable=False, help_text="0–100 while embedding"
     )
-    error = models.TextField(blank=True, editable=False)
+    error = models.TextField(blank=True, editable=False, help_text="why it failed, in English")
+    error_code = models.CharField(
+        max_length=40,
+        blank=True,
+        editable=False,
+        help_text="the reason's code (ingestion.failures)",
+    )
+    error_params = models.JSONField(default=dict, blank=True, editable=False)
     notes = models.TextField(
         blank=True, editable=False, help_text="warnings that did not stop ingestion"
     )
@@ -116,6 +125,16 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.file.name
+
+    @property
+    def failure(self) -> str:
+        """Why it failed, in the active language ("" unless failed)."""
+        return failure_message(self.error_code, self.error_params, self.error) if self.error else ""
+
+    @property
+    def retryable(self) -> bool:
+        """Failed for a reason another run may not meet (see `ingestion.failures.RETRYABLE`)."""
+        return self.status == self.Status.FAILED and self.error_code in RETRYABLE
 
 
 class Chunk(models.Model):

@@ -9,19 +9,17 @@ from celery import shared_task
 from celery.signals import worker_ready
 
 from ingestion.models import Document
-from ingestion.services import (
-    TransientIngestError,
-    document_ingest,
-    document_mark_failed,
-    documents_recover_interrupted,
-)
+from ingestion.services.documents import INGEST_TASK, documents_recover_interrupted
+from ingestion.services.ingest import TransientIngestError, document_ingest, document_mark_failed
 
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 8
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+@shared_task(
+    name=INGEST_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES
+)
 def ingest_document_task(self, document_id: int) -> None:
     """Retries only transient errors (document busy in another run, database blip), with
     exponential backoff and jitter; a bad file is a permanent `failed` state, never retried."""
@@ -32,7 +30,7 @@ def ingest_document_task(self, document_id: int) -> None:
     except TransientIngestError as exc:
         if self.request.retries >= self.max_retries:
             document_mark_failed(
-                document_id=document_id, reason=f"Gave up after {self.max_retries} retries: {exc}"
+                document_id=document_id, reason=f"{self.max_retries} retries, the last: {exc}"
             )
             return
         countdown = min(2 ** (self.request.retries + 1), 300) * random.uniform(0.5, 1.5)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from kbqa.bundled import package_dir
-from retrieval.locking import exclusive_file_lock
+from infra.bundled import package_dir
+from infra.locks import file_lock
+from infra.publish import atomic_write
 
 
 @dataclass(frozen=True)
@@ -72,22 +72,23 @@ def bundled_gguf_path(model_dir: Path, model: BundledGGUF = QWEN25_CODER_05B) ->
     model_dir.mkdir(parents=True, exist_ok=True)
     target = model_dir / model.file_name
     stamp = model_dir / f"{model.file_name}.sha256"
-    with exclusive_file_lock(model_dir / f".{model.file_name}.lock"):
+    with file_lock(model_dir / f".{model.file_name}.lock"):
         if target.exists() and stamp.exists() and stamp.read_text().strip() == model.sha256:
             return target
-        tmp = model_dir / f".{model.file_name}.tmp"
-        digest = hashlib.sha256()
-        with open(tmp, "wb") as out:
-            for chunk_file in _chunk_files(model):
-                data = chunk_file.read_bytes()
-                digest.update(data)
-                out.write(data)
-        if digest.hexdigest() != model.sha256:
-            tmp.unlink()
-            raise ImproperlyConfigured(
-                f"The joined {model.file_name} has SHA-256 {digest.hexdigest()}, expected "
-                f"{model.sha256}; refusing to load it. Reinstall the model packages."
-            )
-        os.replace(tmp, target)
+        atomic_write(target, lambda tmp: _join_verified(model, tmp))
         stamp.write_text(model.sha256)
         return target
+
+
+def _join_verified(model: BundledGGUF, out_path: Path) -> None:
+    digest = hashlib.sha256()
+    with open(out_path, "wb") as out:
+        for chunk_file in _chunk_files(model):
+            data = chunk_file.read_bytes()
+            digest.update(data)
+            out.write(data)
+    if digest.hexdigest() != model.sha256:
+        raise ImproperlyConfigured(
+            f"The joined {model.file_name} has SHA-256 {digest.hexdigest()}, expected "
+            f"{model.sha256}; refusing to load it. Reinstall the model packages."
+        )

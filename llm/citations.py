@@ -81,13 +81,19 @@ class SentenceCheck:
     supported: bool
     score: float  # best support any passage gives it (0..1)
 
-    def as_dict(self) -> dict:
-        return {
-            "text": self.text,
-            "citations": self.citations,
-            "supported": self.supported,
-            "score": round(self.score, 3),
-        }
+
+@dataclass
+class CheckedSentence:
+    """One sentence of the answer once checked: `text` is what the answer shows for it (the
+    whitespace before it, the sentence, its verified markers); `check` is its verdict, None for a
+    span that held only markers or punctuation (it shows as its whitespace alone)."""
+
+    text: str
+    check: SentenceCheck | None = None
+
+    @property
+    def supported(self) -> bool:
+        return self.check is not None and self.check.supported
 
 
 @dataclass
@@ -98,59 +104,97 @@ class CitedAnswer:
     sentences: int
     checks: list[SentenceCheck]
 
+    @classmethod
+    def of(cls, sentences: list[CheckedSentence]) -> CitedAnswer:
+        checks = [s.check for s in sentences if s.check is not None]
+        numbers: list[int] = []
+        for check in checks:
+            numbers.extend(n for n in check.citations if n not in numbers)
+        return cls(
+            text="".join(s.text for s in sentences).strip(),
+            numbers=numbers,
+            supported_sentences=sum(c.supported for c in checks),
+            sentences=len(checks),
+            checks=checks,
+        )
 
-def ground(
-    text: str, passages: dict[int, str], *, threshold: float = SUPPORT_THRESHOLD
-) -> CitedAnswer:
-    """Rewrite the answer's citations so each sentence cites the sources that support it.
+
+class CitationChecker:
+    """Checks an answer's citations sentence by sentence as it is generated, so a stream can show
+    each sentence with the citations that will stand (the same numbers as the final answer).
 
     A cited number that points at no passage is dropped; a citation whose passage does not support
     the sentence (share of shared terms below `threshold`) is replaced by the passage that does,
-    or removed, and the sentence is marked unsupported."""
-    text = _MARKER_AFTER_STOP.sub(r"\2\1", text)
-    passage_terms = {n: terms(p) for n, p in passages.items()}
-    max_n = max(passages, default=0)
-    pieces: list[str] = []
-    checks: list[SentenceCheck] = []
-    cited: list[int] = []
-    supported = total = 0
-    last = 0
-    for start, end in sentence_spans(text, max_chars=10_000):
-        sentence = text[start:end]
-        claimed = cited_numbers(sentence, max_n=max_n)
+    or removed, and the sentence is marked unsupported. A sentence is checked once the next one
+    has begun (its markers may still follow it: "… morning. [1]")."""
+
+    def __init__(self, passages: dict[int, str], *, threshold: float = SUPPORT_THRESHOLD) -> None:
+        self._passage_terms = {n: terms(p) for n, p in passages.items()}
+        self._max_n = max(passages, default=0)
+        self._threshold = threshold
+        self._pending = ""
+
+    def feed(self, piece: str) -> list[CheckedSentence]:
+        """The sentences `piece` completed, checked."""
+        self._pending += piece
+        return self._take(final=False)
+
+    def finish(self) -> list[CheckedSentence]:
+        """The rest of the answer, checked."""
+        return self._take(final=True)
+
+    def _take(self, *, final: bool) -> list[CheckedSentence]:
+        text = _MARKER_AFTER_STOP.sub(r"\2\1", self._pending)
+        spans = list(sentence_spans(text, max_chars=10_000))
+        done = len(spans) if final else _complete_spans(text, spans)
+        checked: list[CheckedSentence] = []
+        last = 0
+        for start, end in spans[:done]:
+            checked.append(self._check(text[last:start], text[start:end]))
+            last = end
+        self._pending = text[last:]
+        return checked
+
+    def _check(self, space: str, sentence: str) -> CheckedSentence:
+        claimed = cited_numbers(sentence, max_n=self._max_n)
         bare = _BRACKETED.sub("", sentence).strip()
         if not bare or _TRAILING_PUNCTUATION.fullmatch(bare):
-            pieces.append(text[last:start])
-            last = end
-            continue
-        total += 1
-        scores = {n: support(bare, t) for n, t in passage_terms.items()}
-        keep = [n for n in claimed if scores.get(n, 0) >= threshold]
+            return CheckedSentence(space)
+        scores = {n: support(bare, t) for n, t in self._passage_terms.items()}
+        keep = [n for n in claimed if scores.get(n, 0) >= self._threshold]
         best = max(scores, key=scores.get, default=None)
-        if not keep and best is not None and scores[best] >= threshold:
+        if not keep and best is not None and scores[best] >= self._threshold:
             keep = [best]
-        checks.append(
-            SentenceCheck(
-                text=bare,
-                citations=keep,
-                supported=bool(keep),
-                score=scores[best] if best is not None else 0.0,
-            )
+        check = SentenceCheck(
+            text=bare,
+            citations=keep,
+            supported=bool(keep),
+            score=round(scores[best], 3) if best is not None else 0.0,
         )
         if keep:
-            supported += 1
-            cited.extend(n for n in keep if n not in cited)
             marker = "".join(f"[{n}]" for n in keep)
             match = _TRAILING_PUNCTUATION.search(bare)
             cut = match.start() if match else len(bare)
             bare = f"{bare[:cut]} {marker}{bare[cut:]}"
-        pieces.append(text[last:start] + bare)
-        last = end
-    pieces.append(text[last:])
-    return CitedAnswer(
-        text="".join(pieces).strip(),
-        numbers=cited,
-        supported_sentences=supported,
-        sentences=total,
-        checks=checks,
-    )
+        return CheckedSentence(space + bare, check)
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _complete_spans(text: str, spans: list[tuple[int, int]]) -> int:
+    """How many leading spans are finished: all before the last one that holds a letter (the
+    sentence after them has begun). Spans after it hold only markers or punctuation, which may
+    still belong to the sentence before."""
+    for index in range(len(spans) - 1, 0, -1):
+        if _LETTER.search(_BRACKETED.sub("", text[slice(*spans[index])])):
+            return index
+    return 0
+
+
+def ground(
+    text: str, passages: dict[int, str], *, threshold: float = SUPPORT_THRESHOLD
+) -> CitedAnswer:
+    """A whole answer's citations checked (see `CitationChecker`)."""
+    checker = CitationChecker(passages, threshold=threshold)
+    return CitedAnswer.of(checker.feed(text) + checker.finish())

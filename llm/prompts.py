@@ -54,6 +54,11 @@ def not_found_message(question: str) -> str:
     return NOT_FOUND_ZH if _CJK.search(question) else NOT_FOUND
 
 
+def is_not_found(text: str) -> bool:
+    """The model saying the sources do not hold the answer (in either language)."""
+    return NOT_FOUND.lower().rstrip(".") in text.lower() or NOT_FOUND_ZH.rstrip("。") in text
+
+
 @dataclass(frozen=True)
 class Source:
     n: int
@@ -121,6 +126,17 @@ _REWRITE_EXAMPLE: list[Message] = [
     },
     {"role": "assistant", "content": "How many days of annual leave do contractors get?"},
 ]
+
+
+def standalone_question(rewritten: str, question: str) -> str:
+    """The rewrite's first line, or the question as asked when the model returned nothing usable
+    (empty, or rambling far beyond the question)."""
+    lines = rewritten.strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    first = first.removeprefix("Rewritten question:").strip().strip('"“”')
+    if not first or len(first) > 4 * len(question) + 200:
+        return question
+    return first
 
 
 def build_rewrite_messages(history: list[Message], question: str) -> list[Message]:

@@ -30,6 +30,7 @@ from retrieval.spread import PageKeys, spread_over_pages
 ProgressCallback = Callable[[int, int], None]  # (texts embedded so far, total)
 
 EMBED_BATCH = 64
+PROGRESS_STEPS = 50  # progress reports per write, at most: a long document's bar moves steadily
 
 
 class Mode(StrEnum):
@@ -93,10 +94,14 @@ class Retriever:
         if len(add_ids) != len(texts):
             raise ValueError("add_ids and texts must have the same length")
         batches = []
-        for start in range(0, len(texts), EMBED_BATCH):
-            batches.append(self.embedder.embed_documents(texts[start : start + EMBED_BATCH]))
+        step = EMBED_BATCH
+        if on_progress:  # smaller batches, so the first report comes after seconds, not a minute
+            step = max(1, min(EMBED_BATCH, -(-len(texts) // PROGRESS_STEPS)))
+            on_progress(0, len(texts))
+        for start in range(0, len(texts), step):
+            batches.append(self.embedder.embed_documents(texts[start : start + step]))
             if on_progress:
-                on_progress(min(start + EMBED_BATCH, len(texts)), len(texts))
+                on_progress(min(start + step, len(texts)), len(texts))
         vectors = np.concatenate(batches) if batches else None
         self.vectors.update(
             model=self.embedder.name,

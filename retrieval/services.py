@@ -13,7 +13,7 @@ import numpy as np
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from kbqa.backends import get_backend
+from infra.backends import get_backend
 from retrieval.embedders.base import Embedder
 from retrieval.index.base import VectorIndex
 from retrieval.lexical.bm25_store import BM25Store

@@ -195,7 +195,8 @@ def ingested_handbook(db, handbook_pdf: Path, isolated_index):
     """The handbook PDF ingested synchronously with the real embedder."""
     from django.core.files import File
 
-    from ingestion.services import document_create, document_ingest
+    from ingestion.services.ingest import document_ingest
+    from ingestion.services.uploads import document_create
 
     with handbook_pdf.open("rb") as handle:
         document = document_create(file=File(handle, name=handbook_pdf.name), enqueue=False)

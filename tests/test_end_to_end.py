@@ -14,7 +14,7 @@ from django.core.files import File
 from kombu import Connection
 
 from ingestion.models import Document
-from ingestion.services import document_create
+from ingestion.services.uploads import document_create
 from ingestion.tasks import ingest_document_task
 from tests.conftest import start_worker, stop_worker, wait_for_status
 

@@ -8,62 +8,50 @@ can act on.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import replace
 from pathlib import Path
 
-TEXT_SUFFIXES = {".txt", ".text"}
-MARKDOWN_SUFFIXES = {".md", ".markdown"}
-HTML_SUFFIXES = {".html", ".htm"}
-SUPPORTED_SUFFIXES = {".pdf", ".docx", *TEXT_SUFFIXES, *MARKDOWN_SUFFIXES, *HTML_SUFFIXES}
+from ingestion.parsers.base import (
+    HTML_SUFFIXES,
+    MARKDOWN_SUFFIXES,
+    SUPPORTED_SUFFIXES,
+    Heading,
+    ParsedDocument,
+    ParseError,
+    unsupported_error,
+    unsupported_message,
+)
 
-
-class ParseError(Exception):
-    """The file cannot be turned into text; retrying will not help."""
-
-
-@dataclass(frozen=True)
-class Heading:
-    page: int  # 1-based
-    offset: int  # where the heading starts in that page's text
-    level: int  # 1 = top level
-    title: str
-
-
-@dataclass
-class ParsedDocument:
-    pages: list[str]  # pages[0] is page 1; formats without pages are one page
-    headings: list[Heading] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # warnings that do not stop ingestion
-
-    @property
-    def text_chars(self) -> int:
-        return sum(len(page.strip()) for page in self.pages)
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> ParsedDocument:
-        return cls(
-            pages=data["pages"],
-            headings=[Heading(**h) for h in data["headings"]],
-            notes=data["notes"],
-        )
-
-
-def unsupported_message(suffix: str) -> str:
-    return f"Unsupported file type {suffix or '(none)'!r}; supported: " + ", ".join(
-        sorted(SUPPORTED_SUFFIXES)
-    )
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "Heading",
+    "ParseError",
+    "ParsedDocument",
+    "parse_file",
+    "unsupported_error",
+    "unsupported_message",
+]
 
 
 def parse_file(path: Path, *, name: str | None = None) -> ParsedDocument:
-    """Parse in this process, choosing the parser by extension after checking the content agrees."""
+    """Parse in this process, choosing the parser by extension after checking the content agrees.
+    NUL characters in the text become spaces (offsets stay true): they mean nothing in a passage,
+    and PostgreSQL refuses them in text columns."""
+    return _without_nul(_parse(path, name=name))
+
+
+def _without_nul(parsed: ParsedDocument) -> ParsedDocument:
+    parsed.pages = [page.replace("\x00", " ") for page in parsed.pages]
+    parsed.headings = [replace(h, title=h.title.replace("\x00", " ")) for h in parsed.headings]
+    return parsed
+
+
+def _parse(path: Path, *, name: str | None) -> ParsedDocument:
     from ingestion.parsers.sniff import check_content
 
     suffix = Path(name or path.name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise ParseError(unsupported_message(suffix))
+        raise unsupported_error(suffix)
     check_content(path, suffix)
     if suffix == ".pdf":
         from ingestion.parsers.pdf import parse_pdf

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingestion.parsers import Heading, ParsedDocument, ParseError
+from ingestion.parsers.base import Heading, ParsedDocument, ParseError
 
 BLOCK_SEPARATOR = "\n\n"
 _HEADING_STYLE = re.compile(r"^(?:Heading|标题)\s*(\d)$", re.IGNORECASE)
@@ -18,7 +18,9 @@ def parse_docx(path: Path) -> ParsedDocument:
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # python-docx raises many kinds on a broken package
-        raise ParseError(f"The file is not a readable Word document ({exc}).") from exc
+        raise ParseError(
+            f"The file is not a readable Word document ({exc}).", "unreadable_docx", detail=str(exc)
+        ) from exc
     blocks: list[str] = []
     headings: list[Heading] = []
     offset = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingestion.parsers import Heading, ParsedDocument, ParseError
+from ingestion.parsers.base import Heading, ParsedDocument, ParseError
 
 SKIP = {
     "script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form",
@@ -25,7 +25,9 @@ def parse_html(path: Path) -> ParsedDocument:
     try:
         soup = BeautifulSoup(path.read_bytes(), "lxml")  # detects the charset itself
     except Exception as exc:
-        raise ParseError(f"The file is not readable HTML ({exc}).") from exc
+        raise ParseError(
+            f"The file is not readable HTML ({exc}).", "unreadable_html", detail=str(exc)
+        ) from exc
     root = soup.find("main") or soup.find("article") or soup.body or soup
     blocks: list[str] = []
     headings: list[Heading] = []

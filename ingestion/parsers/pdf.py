@@ -6,7 +6,7 @@ import logging
 import re
 from pathlib import Path
 
-from ingestion.parsers import Heading, ParsedDocument, ParseError
+from ingestion.parsers.base import Heading, ParsedDocument, ParseError
 
 logger = logging.getLogger(__name__)
 
@@ -23,38 +23,47 @@ def parse_pdf(path: Path) -> ParsedDocument:
             # Owner-password-only PDFs open with an empty user password; others cannot be read.
             try:
                 if not reader.decrypt(""):
-                    raise ParseError(ENCRYPTED)
+                    raise ParseError(ENCRYPTED, "encrypted")
             except (FileNotDecryptedError, NotImplementedError) as exc:
-                raise ParseError(ENCRYPTED) from exc
+                raise ParseError(ENCRYPTED, "encrypted") from exc
         pages = [(page.extract_text() or "") for page in reader.pages]
     except ParseError:
         raise
     except FileNotDecryptedError as exc:
-        raise ParseError(ENCRYPTED) from exc
+        raise ParseError(ENCRYPTED, "encrypted") from exc
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         logger.info("PDF parse failed for %s: %r", path, exc)
-        raise ParseError(f"The file is not a readable PDF ({exc}).") from exc
+        raise ParseError(
+            f"The file is not a readable PDF ({exc}).", "unreadable_pdf", detail=str(exc)
+        ) from exc
     if not pages:
-        raise ParseError("The PDF has no pages.")
+        raise ParseError("The PDF has no pages.", "no_pages")
     blank = [number for number, text in enumerate(pages, start=1) if not text.strip()]
     if len(blank) == len(pages):
         raise ParseError(
-            f"No text could be extracted: {pages_phrase(blank)} no text layer (scanned?)."
+            f"No text could be extracted: {pages_phrase(blank)} no text layer (scanned?).",
+            "no_text_layer",
+            pages=page_ranges(blank),
         )
     notes = [f"{pages_phrase(blank)} no text layer (scanned?)"] if blank else []
     headings = _outline_headings(reader, pages) or numbered_headings(pages)
     return ParsedDocument(pages=pages, headings=headings, notes=notes)
 
 
-def pages_phrase(numbers: list[int]) -> str:
-    """ "page 3 has" / "pages 1–4, 7 have": consecutive pages collapse into ranges."""
+def page_ranges(numbers: list[int]) -> str:
+    """ "3" / "1–4, 7": consecutive pages collapse into ranges."""
     ranges: list[list[int]] = []
     for n in numbers:
         if ranges and n == ranges[-1][1] + 1:
             ranges[-1][1] = n
         else:
             ranges.append([n, n])
-    text = ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in ranges)
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in ranges)
+
+
+def pages_phrase(numbers: list[int]) -> str:
+    """ "page 3 has" / "pages 1–4, 7 have"."""
+    text = page_ranges(numbers)
     return f"page {text} has" if len(numbers) == 1 else f"pages {text} have"
 
 

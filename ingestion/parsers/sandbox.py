@@ -33,20 +33,27 @@ def parse_isolated(path: Path, *, name: str, timeout_s: float, memory_mb: int) -
     except subprocess.TimeoutExpired:
         raise ParseError(
             f"Parsing took longer than the {timeout_s:g} s limit and was stopped "
-            "(the file may be built to hang parsers)."
+            "(the file may be built to hang parsers).",
+            "parse_timeout",
+            seconds=f"{timeout_s:g}",
         ) from None
     if result.returncode != 0 or not result.stdout:
         if result.returncode in (-signal.SIGKILL, -signal.SIGSEGV) or b"MemoryError" in (
             result.stderr or b""
         ):
             raise ParseError(
-                f"The parser crashed or ran out of its {memory_mb} MB memory limit on this file."
+                f"The parser crashed or ran out of its {memory_mb} MB memory limit on this file.",
+                "parse_memory",
+                mb=memory_mb,
             )
         tail = (result.stderr or b"").decode(errors="replace").strip().splitlines()[-1:]
-        raise ParseError(f"The parser failed on this file ({' '.join(tail) or result.returncode}).")
+        detail = " ".join(tail) or str(result.returncode)
+        raise ParseError(
+            f"The parser failed on this file ({detail}).", "parser_failed", detail=detail
+        )
     data = json.loads(result.stdout)
     if "error" in data:
-        raise ParseError(data["error"])
+        raise ParseError(data["error"], data.get("code", "unreadable"), **data.get("params", {}))
     return ParsedDocument.from_json(data)
 
 
@@ -58,11 +65,20 @@ def _main(path: str, name: str, memory_mb: str) -> None:
     try:
         data = parse_file(Path(path), name=name).to_json()
     except ParseError as exc:
-        data = {"error": str(exc)}
+        data = {"error": str(exc), "code": exc.code, "params": exc.params}
     except MemoryError:
-        data = {"error": f"The file needs more than the {memory_mb} MB parsing memory limit."}
+        data = {
+            "error": f"The file needs more than the {memory_mb} MB parsing memory limit.",
+            "code": "parse_memory",
+            "params": {"mb": int(memory_mb)},
+        }
     except Exception as exc:  # any parser bug on a hostile file is a property of that file
-        data = {"error": f"The parser failed on this file ({type(exc).__name__}: {exc})."}
+        detail = f"{type(exc).__name__}: {exc}"
+        data = {
+            "error": f"The parser failed on this file ({detail}).",
+            "code": "parser_failed",
+            "params": {"detail": detail},
+        }
     sys.stdout.write(json.dumps(data))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from ingestion.parsers import ParseError
+from ingestion.parsers.base import ParseError
 
 _SIGNATURES: list[tuple[bytes, str]] = [
     (b"%PDF", "a PDF document"),
@@ -46,7 +46,10 @@ def check_head(head: bytes, suffix: str) -> None:
     if kind is not None or expected is not None:
         raise ParseError(
             f"The file is named {suffix} but its content is {kind or 'something else'}; "
-            "upload it with the right extension."
+            "upload it with the right extension.",
+            "content_mismatch",
+            suffix=suffix,
+            kind=kind or "something else",
         )
 
 
@@ -54,11 +57,14 @@ def check_content(path: Path, suffix: str) -> None:
     with path.open("rb") as handle:
         head = handle.read(2048)
     if not head:
-        raise ParseError("The file is empty (0 bytes).")
+        raise ParseError("The file is empty (0 bytes).", "empty")
     check_head(head, suffix)
     if suffix == ".docx" and not _is_docx(path):
         raise ParseError(
-            "The file is named .docx but it is not a Word document (no word/document.xml)."
+            "The file is named .docx but it is not a Word document (no word/document.xml).",
+            "content_mismatch",
+            suffix=".docx",
+            kind="something other than a Word document",
         )
 
 

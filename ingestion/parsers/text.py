@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingestion.parsers import Heading, ParsedDocument, ParseError
+from ingestion.parsers.base import Heading, ParsedDocument, ParseError
 
 _BOMS = [
     (b"\xef\xbb\xbf", "utf-8-sig"),
@@ -27,7 +27,9 @@ def decode(raw: bytes) -> str:
 
     best = from_bytes(raw).best()
     if best is None:
-        raise ParseError("The file is not text in any encoding we recognise (binary content?).")
+        raise ParseError(
+            "The file is not text in any encoding we recognise (binary content?).", "not_text"
+        )
     if best.encoding == "gb2312":  # GB18030 is a superset; GB2312 labels often hide GBK text
         return raw.decode("gb18030", errors="replace")
     return str(best)
@@ -36,7 +38,7 @@ def decode(raw: bytes) -> str:
 def parse_text(path: Path) -> ParsedDocument:
     text = decode(path.read_bytes())
     if "\x00" in text:
-        raise ParseError("The file is named as text but holds binary data.")
+        raise ParseError("The file is named as text but holds binary data.", "not_text")
     return ParsedDocument(pages=[text])
 
 

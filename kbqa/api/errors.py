@@ -10,12 +10,18 @@ facade uses it too.
 from __future__ import annotations
 
 import logging
+import math
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from ingestion.errors import Conflict as StateConflict
+from kbqa.errors import error_body
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +30,6 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
     default_detail = "The request conflicts with the current state."
-
-
-def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
-    error = {"code": code, "message": message}
-    if fields:
-        error["fields"] = fields
-    return {"error": error, **extra}
 
 
 def _first_message(detail) -> str:
@@ -43,11 +42,28 @@ def _first_message(detail) -> str:
     return str(detail)
 
 
+def _throttled_message(wait: float | None) -> str:
+    if wait is None:
+        return _("Too many requests; please wait a moment and try again.")
+    seconds = max(1, math.ceil(wait))
+    return ngettext(
+        "Too many requests; please wait %(seconds)d second and try again.",
+        "Too many requests; please wait %(seconds)d seconds and try again.",
+        seconds,
+    ) % {"seconds": seconds}
+
+
 def exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(*exc.args)
+    elif isinstance(exc, StateConflict):
+        exc = Conflict(str(exc))
+    elif isinstance(exc, exceptions.Throttled):
+        wait = exc.wait
+        exc = exceptions.Throttled(detail=_throttled_message(wait))
+        exc.wait = wait  # DRF's handler sends it as Retry-After
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled API error", exc_info=exc)

@@ -29,9 +29,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kbqa.api.errors import exception_handler as api_exception_handler
+from kbqa.api.serializers import AnswerSerializer
 from kbqa.api.streaming import EventStreamRenderer
 from kbqa.api.throttling import AskRateThrottle, ClientRateThrottle
-from llm.services import Answer, stream_answer
+from llm.answer import Answer
+from llm.events import Run
+from llm.pipeline import answer_stream
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +63,22 @@ class ChatCompletionRequestSerializer(serializers.Serializer):
         return turns
 
 
+class UsageSerializer(serializers.Serializer):
+    """Tokens in the model's own tokenizer: the prompts it read, the text it wrote."""
+
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+    total_tokens = serializers.IntegerField()
+
+
 class ChatCompletionResponseSerializer(serializers.Serializer):
     id = serializers.CharField()
     object = serializers.CharField()
     created = serializers.IntegerField()
     model = serializers.CharField()
     choices = serializers.ListField(child=serializers.DictField())
-    usage = serializers.DictField()
-    kbqa = serializers.DictField(help_text="citations, sentences, refused, sources, error, ...")
+    usage = UsageSerializer()
+    kbqa = AnswerSerializer(help_text="citations, sentences, refused, sources, error, timings")
 
 
 def _text(content) -> str:
@@ -110,17 +121,6 @@ class OpenAIView(APIView):
         return _openai_errors
 
 
-def _usage(answer: Answer, prompt: str) -> dict:
-    """Rough counts (words), since the answer may come from a back end that reports none."""
-    prompt_words = len(prompt.split())
-    completion_words = len(answer.answer.split())
-    return {
-        "prompt_tokens": prompt_words,
-        "completion_tokens": completion_words,
-        "total_tokens": prompt_words + completion_words,
-    }
-
-
 class ChatCompletionsView(OpenAIView):
     """OpenAI-compatible chat completions answered from the knowledge base, with citations in the
     extra `kbqa` field. `stream: true` gives `chat.completion.chunk` events and `data: [DONE]`."""
@@ -146,31 +146,21 @@ class ChatCompletionsView(OpenAIView):
         question = turns[-1]["content"]
         history = [t for t in turns[:-1] if t["role"] in ("user", "assistant")]
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
-        events = stream_answer(question, user=request.user, history=history)
+        run = answer_stream(question, user=request.user, history=history)
         head = {"id": completion_id, "created": int(time.time()), "model": data["model"]}
         if data["stream"]:
-            response = StreamingHttpResponse(
-                _chunks(events, head, question), content_type="text/event-stream"
-            )
+            response = StreamingHttpResponse(_chunks(run, head), content_type="text/event-stream")
             response["Cache-Control"] = "no-cache"
             response["X-Accel-Buffering"] = "no"
             return response
-        answer = next(e for e in events if isinstance(e, Answer))
-        return Response(
-            {
-                **head,
-                "object": "chat.completion",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": answer.answer},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": _usage(answer, question),
-                "kbqa": answer.as_dict(),
-            }
-        )
+        answer = run.finish()
+        choice = {
+            "index": 0,
+            "message": {"role": "assistant", "content": answer.answer},
+            "finish_reason": "stop",
+        }
+        body = {**head, "object": "chat.completion", "choices": [choice], "usage": answer.usage}
+        return Response(ChatCompletionResponseSerializer({**body, "kbqa": answer}).data)
 
 
 def _chunk(head: dict, delta: dict, finish_reason: str | None = None, **extra) -> str:
@@ -183,21 +173,22 @@ def _chunk(head: dict, delta: dict, finish_reason: str | None = None, **extra) -
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 
-def _chunks(events: Iterator, head: dict, question: str) -> Iterator[str]:
-    """The answer's pieces as OpenAI stream chunks. The verified answer may differ from the raw
-    pieces (unsupported citations dropped, or a refusal): the final chunk's `kbqa` field holds it,
-    and a refusal or error that streamed no text sends its message as content first."""
+def _chunks(run: Run[Answer], head: dict) -> Iterator[str]:
+    """The answer as OpenAI stream chunks: its checked sentences as they come (the citation
+    numbers in them are the final ones), then a last chunk with `usage` and `kbqa`. A refusal or
+    error that showed no text sends its message as content first."""
     yield _chunk(head, {"role": "assistant", "content": ""})
     streamed = False
     try:
-        for event in events:
-            if isinstance(event, str) and event:
+        for event in run:
+            if piece := event.delta():
                 streamed = True
-                yield _chunk(head, {"content": event})
-            elif isinstance(event, Answer):
-                if not streamed:
-                    yield _chunk(head, {"content": event.answer})
-                yield _chunk(head, {}, "stop", usage=_usage(event, question), kbqa=event.as_dict())
+                yield _chunk(head, {"content": piece})
+        answer = run.result
+        if not streamed:
+            yield _chunk(head, {"content": answer.answer})
+        usage = UsageSerializer(answer.usage).data
+        yield _chunk(head, {}, "stop", usage=usage, kbqa=AnswerSerializer(answer).data)
     except Exception:
         logger.exception("Streaming a chat completion failed")
         error = {
@@ -205,6 +196,8 @@ def _chunks(events: Iterator, head: dict, question: str) -> Iterator[str]:
             "type": "server_error",
         }
         yield f"data: {json.dumps({'error': error})}\n\n"
+    finally:
+        run.close()
     yield "data: [DONE]\n\n"
 
 

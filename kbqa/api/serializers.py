@@ -42,26 +42,71 @@ class ClosestDocumentSerializer(serializers.Serializer):
     document_id = serializers.IntegerField()
     title = serializers.CharField()
     page = serializers.IntegerField()
+    chunk_id = serializers.IntegerField(help_text="the document's closest passage")
     score = serializers.FloatField()
 
 
+class TimingsSerializer(serializers.Serializer):
+    """Seconds per stage of the answer."""
+
+    rewrite_s = serializers.FloatField(help_text="rewriting a follow-up into a standalone question")
+    retrieve_s = serializers.FloatField(help_text="searching the documents")
+    prompt_s = serializers.FloatField(help_text="the model reading the prompt (to its first token)")
+    generate_s = serializers.FloatField(help_text="the model writing the answer")
+    total_s = serializers.FloatField()
+
+    def to_representation(self, instance) -> dict:
+        return {key: round(value, 3) for key, value in super().to_representation(instance).items()}
+
+
 class AnswerSerializer(serializers.Serializer):
+    """An answer as the pipeline gives it (`llm.answer.Answer`)."""
+
     answer = serializers.CharField()
     refused = serializers.BooleanField()
     citations = CitationSerializer(many=True)
     sentences = SentenceSerializer(many=True)
     closest_documents = ClosestDocumentSerializer(many=True)
-    standalone_question = serializers.CharField()
+    standalone_question = serializers.CharField(source="question")
     sources = CitationSerializer(many=True, help_text="the passages the model read")
     error = serializers.CharField(allow_blank=True, help_text="set when the model failed")
+    timings = TimingsSerializer()
+
+
+class StoredAnswerSerializer(AnswerSerializer):
+    """An answer stored in a conversation (`kbqa.chat.services.AnswerStored`)."""
+
     conversation_id = serializers.IntegerField()
     message_id = serializers.IntegerField()
+
+    def to_representation(self, instance) -> dict:
+        return {
+            **AnswerSerializer(instance.answer).data,
+            "conversation_id": instance.conversation_id,
+            "message_id": instance.message_id,
+        }
+
+
+class ConversationEventSerializer(serializers.Serializer):
+    conversation_id = serializers.IntegerField()
+
+
+class SourcesEventSerializer(serializers.Serializer):
+    standalone_question = serializers.CharField(source="question")
+    sources = CitationSerializer(many=True, help_text="the passages the model reads")
+
+
+class TextEventSerializer(serializers.Serializer):
+    text = serializers.CharField(help_text="checked sentences of the answer, to append")
 
 
 class MessageSerializer(serializers.ModelSerializer):
     citations = CitationSerializer(many=True, read_only=True)
     sentences = SentenceSerializer(many=True, read_only=True)
     closest_documents = ClosestDocumentSerializer(many=True, read_only=True)
+    timings = serializers.DictField(
+        child=serializers.FloatField(), read_only=True, help_text="seconds per stage (answers)"
+    )
     withheld = serializers.SerializerMethodField(
         help_text="true when the answer cited a document the user can no longer read"
     )
@@ -79,6 +124,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "sentences",
             "closest_documents",
             "withheld",
+            "timings",
             "rating",
             "feedback_comment",
             "created_at",
@@ -125,6 +171,8 @@ class SearchSerializer(serializers.Serializer):
 
 
 class SearchResultSerializer(serializers.Serializer):
+    """One passage of `ingestion.passages.search_passages`, with its rank."""
+
     rank = serializers.IntegerField()
     chunk_id = serializers.IntegerField()
     document_id = serializers.IntegerField()
@@ -163,6 +211,13 @@ class DocumentUploadSerializer(serializers.Serializer):
 class DocumentSerializer(serializers.ModelSerializer):
     chunk_count = serializers.IntegerField(read_only=True)
     collection_name = serializers.CharField(source="collection.name", read_only=True)
+    error = serializers.CharField(
+        source="failure", read_only=True, help_text="why it failed, in the request's language"
+    )
+    error_code = serializers.CharField(read_only=True, help_text="the reason's stable code")
+    retryable = serializers.BooleanField(
+        read_only=True, help_text="failed for a reason another run may not meet (worth a retry)"
+    )
 
     class Meta:
         model = Document
@@ -174,6 +229,8 @@ class DocumentSerializer(serializers.ModelSerializer):
             "status",
             "progress",
             "error",
+            "error_code",
+            "retryable",
             "notes",
             "page_count",
             "chunk_count",
@@ -193,10 +250,23 @@ class DocumentUpdateSerializer(serializers.ModelSerializer):
         extra_kwargs = {"title": {"required": False}, "collection": {"required": False}}
 
 
+class DuplicateSerializer(serializers.Serializer):
+    file = serializers.CharField(source="name")
+    document = DocumentSerializer(
+        allow_null=True,
+        help_text="the stored twin; null when it is in a collection you cannot read",
+    )
+
+
+class RejectedSerializer(serializers.Serializer):
+    file = serializers.CharField(source="name")
+    error = serializers.CharField(source="reason", help_text="why it was refused")
+
+
 class UploadResultSerializer(serializers.Serializer):
     created = DocumentSerializer(many=True)
-    duplicates = serializers.ListField(child=serializers.DictField())
-    rejected = serializers.ListField(child=serializers.DictField())
+    duplicates = DuplicateSerializer(many=True)
+    rejected = RejectedSerializer(many=True)
 
 
 class CollectionSerializer(serializers.ModelSerializer):

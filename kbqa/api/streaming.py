@@ -2,9 +2,10 @@
 
 Events, in order: `conversation` ({"conversation_id"}), `sources` ({"standalone_question",
 "sources"}: the passages the model reads, so a client can show them while the answer is written),
-`token` ({"text"}) for each piece of the answer, and `done` (the answer's JSON as `POST /ask/`
-returns it, with the verified citations and per-sentence support flags). A failure after the
-stream has started ends it with `error` ({"detail"}), since the status line is already sent.
+`token` ({"text"}): the answer sentence by sentence, each sent once its citations are checked, so
+the numbers a client shows are the final ones), and `done` (the answer's JSON as `POST /ask/`
+returns it). A failure after the stream has started ends it with `error` (the one error body),
+since the status line is already sent. Each event's data comes from its serializer.
 """
 
 from __future__ import annotations
@@ -13,47 +14,54 @@ import json
 import logging
 from collections.abc import Iterator
 
+from django.http import StreamingHttpResponse
 from rest_framework.renderers import BaseRenderer
 
-from kbqa.chat.models import Conversation, Message
-from llm.services import Answer, Retrieved
+from kbqa.api.serializers import (
+    ConversationEventSerializer,
+    SourcesEventSerializer,
+    StoredAnswerSerializer,
+    TextEventSerializer,
+)
+from kbqa.errors import error_body
+from llm.events import Run
 
 logger = logging.getLogger(__name__)
+
+SERIALIZERS = {
+    "conversation": ConversationEventSerializer,
+    "sources": SourcesEventSerializer,
+    "token": TextEventSerializer,
+    "done": StoredAnswerSerializer,
+}
 
 
 def sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def answer_payload(answer: Answer, conversation: Conversation, message: Message) -> dict:
-    return {**answer.as_dict(), "conversation_id": conversation.pk, "message_id": message.pk}
-
-
-def answer_events(events: Iterator) -> Iterator[str]:
-    """SSE text for the events of `conversation_ask_stream`."""
-    conversation = answer = None
+def answer_events(run: Run) -> Iterator[str]:
+    """SSE text for the events of a conversation's answer."""
     try:
-        for event in events:
-            if isinstance(event, Conversation):
-                conversation = event
-                yield sse("conversation", {"conversation_id": event.pk})
-            elif isinstance(event, Retrieved):
-                sources = [s.as_dict() for s in event.sources]
-                yield sse("sources", {"standalone_question": event.question, "sources": sources})
-            elif isinstance(event, str):
-                yield sse("token", {"text": event})
-            elif isinstance(event, Answer):
-                answer = event
-            elif isinstance(event, Message) and answer is not None:
-                yield sse("done", answer_payload(answer, conversation, event))
+        for event in run:
+            yield sse(event.kind, SERIALIZERS[event.kind](event).data)
     except Exception:
         logger.exception("Streaming an answer failed")
-        yield sse("error", {"detail": "The answer failed unexpectedly; please ask again."})
+        yield sse(
+            "error",
+            error_body("server_error", "The answer failed unexpectedly; please ask again."),
+        )
     finally:
         # The client went away (Stop) and the server closed this response: end the answer's
         # generation now, so the model is free for the next question.
-        if hasattr(events, "close"):
-            events.close()
+        run.close()
+
+
+def event_stream_response(run: Run) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(answer_events(run), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx would otherwise hold the events back
+    return response
 
 
 class EventStreamRenderer(BaseRenderer):

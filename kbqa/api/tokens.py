@@ -9,8 +9,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
+from infra.audit import audit
 from kbqa.api.models import TOKEN_PREFIX, ApiToken, token_hash
-from kbqa.audit import audit
 
 LAST_USED_GRANULARITY = timedelta(minutes=1)  # write last_used_at at most once a minute
 

@@ -1,39 +1,45 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from kbqa.api import views
+from kbqa.api.views import ask, collections, conversations, documents, tokens
 
 app_name = "api"
 
 urlpatterns = [
-    path("ask/", views.AskView.as_view(), name="ask"),
-    path("ask/stream/", views.AskStreamView.as_view(), name="ask-stream"),
-    path("search/", views.SearchView.as_view(), name="search"),
-    path("documents/", views.DocumentListCreateView.as_view(), name="documents"),
-    path("documents/<int:pk>/", views.DocumentDetailView.as_view(), name="document-detail"),
+    path("ask/", ask.AskView.as_view(), name="ask"),
+    path("ask/stream/", ask.AskStreamView.as_view(), name="ask-stream"),
+    path("search/", ask.SearchView.as_view(), name="search"),
+    path("documents/", documents.DocumentListCreateView.as_view(), name="documents"),
+    path("documents/<int:pk>/", documents.DocumentDetailView.as_view(), name="document-detail"),
     path(
         "documents/<int:pk>/reindex/",
-        views.DocumentReindexView.as_view(),
+        documents.DocumentReindexView.as_view(),
         name="document-reindex",
     ),
-    path("collections/", views.CollectionListCreateView.as_view(), name="collections"),
-    path("collections/<int:pk>/", views.CollectionDetailView.as_view(), name="collection-detail"),
-    path("conversations/", views.ConversationListView.as_view(), name="conversations"),
+    path("collections/", collections.CollectionListCreateView.as_view(), name="collections"),
+    path(
+        "collections/<int:pk>/",
+        collections.CollectionDetailView.as_view(),
+        name="collection-detail",
+    ),
+    path("conversations/", conversations.ConversationListView.as_view(), name="conversations"),
     path(
         "conversations/<int:pk>/",
-        views.ConversationDetailView.as_view(),
+        conversations.ConversationDetailView.as_view(),
         name="conversation-detail",
     ),
     path(
         "conversations/<int:pk>/messages/",
-        views.ConversationMessagesView.as_view(),
+        conversations.ConversationMessagesView.as_view(),
         name="conversation-messages",
     ),
     path(
-        "messages/<int:pk>/feedback/", views.MessageFeedbackView.as_view(), name="message-feedback"
+        "messages/<int:pk>/feedback/",
+        conversations.MessageFeedbackView.as_view(),
+        name="message-feedback",
     ),
-    path("tokens/", views.TokenListCreateView.as_view(), name="tokens"),
-    path("tokens/<int:pk>/", views.TokenDetailView.as_view(), name="token-detail"),
+    path("tokens/", tokens.TokenListCreateView.as_view(), name="tokens"),
+    path("tokens/<int:pk>/", tokens.TokenDetailView.as_view(), name="token-detail"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

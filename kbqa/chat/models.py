@@ -41,6 +41,9 @@ class Message(models.Model):
         default=list, blank=True, help_text="each answer sentence with its support verdict"
     )
     closest_documents = models.JSONField(default=list, blank=True)
+    timings = models.JSONField(
+        default=dict, blank=True, help_text="seconds per stage: retrieve, prompt, generate, total"
+    )
     # The asker's verdict on an assistant message: +1 helpful, -1 not, 0 none given.
     rating = models.SmallIntegerField(default=0, choices=[(1, "Up"), (0, "None"), (-1, "Down")])
     feedback_comment = models.TextField(blank=True)

@@ -1,20 +1,45 @@
 """Asking within a conversation: the follow-up is answered in the context of the earlier turns,
-and both the question and the answer (with its citations and support verdicts) are stored."""
+and both the question and the answer (with its citations, support verdicts and timings) are
+stored."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import closing
+from collections.abc import Generator
+from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from kbqa.chat.models import Conversation, Message
 from kbqa.chat.selectors import messages_visible
+from llm.answer import Answer
 from llm.backends.base import Message as ChatTurn
-from llm.services import Answer, Retrieved, stream_answer
+from llm.events import AnswerEvent, Run
+from llm.pipeline import answer_stream
 
 TITLE_CHARS = 80
+
+
+@dataclass(frozen=True)
+class ConversationStarted(AnswerEvent):
+    """The conversation the question went into (created for a first question)."""
+
+    kind: ClassVar[str] = "conversation"
+    conversation_id: int
+
+
+@dataclass(frozen=True)
+class AnswerStored(AnswerEvent):
+    """The final, verified answer, stored as the conversation's next message."""
+
+    kind: ClassVar[str] = "done"
+    answer: Answer
+    conversation_id: int
+    message_id: int
+
+
+Asked = tuple[Conversation, Answer, Message]
 
 
 def conversation_create(*, user: AbstractBaseUser, title: str = "") -> Conversation:
@@ -28,28 +53,11 @@ def conversation_history(*, conversation: Conversation) -> list[ChatTurn]:
     return [{"role": m.role, "content": m.content} for m in messages]
 
 
-def _store_answer(conversation: Conversation, answer: Answer) -> Message:
-    data = answer.as_dict()
-    message = Message.objects.create(
-        conversation=conversation,
-        role=Message.Role.ASSISTANT,
-        content=answer.answer,
-        standalone_question=answer.question,
-        refused=answer.refused,
-        error=answer.error,
-        citations=data["citations"],
-        sentences=data["sentences"],
-        closest_documents=data["closest_documents"],
-    )
-    conversation.save(update_fields=["updated_at"])
-    return message
-
-
 def conversation_ask_stream(
     *, user: AbstractBaseUser, question: str, conversation: Conversation | None = None
-) -> Iterator[Conversation | Retrieved | str | Answer | Message]:
-    """`stream_answer`'s events within a conversation: first the `Conversation` (created when none
-    is given), then the pipeline's events, then the stored assistant `Message`."""
+) -> Run[Asked]:
+    """The answer's events within a conversation: `ConversationStarted`, the pipeline's events,
+    then `AnswerStored`. The question is stored at once; the answer when it is complete."""
     question = question.strip()
     if not question:
         raise ValueError("The question is empty.")
@@ -57,24 +65,41 @@ def conversation_ask_stream(
         conversation = conversation_create(user=user, title=question)
     history = conversation_history(conversation=conversation)
     Message.objects.create(conversation=conversation, role=Message.Role.USER, content=question)
-    yield conversation
-    # closing(): a client that goes away (Stop) closes this generator; the model's stream must
-    # close with it at once, not whenever the garbage collector gets to it.
-    with closing(stream_answer(question, user=user, history=history)) as events:
-        for event in events:
-            yield event
-            if isinstance(event, Answer):
-                yield _store_answer(conversation, event)
+    return Run(_ask(conversation, answer_stream(question, user=user, history=history)))
+
+
+def _ask(conversation: Conversation, run: Run[Answer]) -> Generator[AnswerEvent, None, Asked]:
+    yield ConversationStarted(conversation.pk)
+    # A client that goes away (Stop) closes this generator, and through `yield from` the model's
+    # stream with it, at once.
+    yield from run
+    answer = run.result
+    message = _store_answer(conversation, answer)
+    yield AnswerStored(answer, conversation.pk, message.pk)
+    return conversation, answer, message
 
 
 def conversation_ask(
     *, user: AbstractBaseUser, question: str, conversation: Conversation | None = None
-) -> tuple[Conversation, Answer, Message]:
-    events = list(conversation_ask_stream(user=user, question=question, conversation=conversation))
-    conversation = next(e for e in events if isinstance(e, Conversation))
-    answer = next(e for e in events if isinstance(e, Answer))
-    message = next(e for e in events if isinstance(e, Message))
-    return conversation, answer, message
+) -> Asked:
+    return conversation_ask_stream(user=user, question=question, conversation=conversation).finish()
+
+
+def _store_answer(conversation: Conversation, answer: Answer) -> Message:
+    message = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        content=answer.answer,
+        standalone_question=answer.question,
+        refused=answer.refused,
+        error=answer.error,
+        citations=[asdict(c) for c in answer.citations],
+        sentences=[asdict(s) for s in answer.sentences],
+        closest_documents=[asdict(d) for d in answer.closest_documents],
+        timings={name: round(value, 3) for name, value in asdict(answer.timings).items()},
+    )
+    conversation.save(update_fields=["updated_at"])
+    return message
 
 
 def message_feedback(

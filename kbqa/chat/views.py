@@ -35,6 +35,7 @@ from kbqa.chat.selectors import (
 )
 from kbqa.chat.services import conversation_delete, conversation_rename, message_feedback
 from kbqa.chat.sources import passage_in_context
+from kbqa.errors import error_response
 
 SIDEBAR_CONVERSATIONS = 200  # the most recent; older ones stay in the API and the admin
 
@@ -90,7 +91,7 @@ def rename(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         conversation_rename(conversation=conversation, title=request.POST.get("title", ""))
     except ValueError as exc:
-        return JsonResponse({"detail": str(exc)}, status=400)
+        return error_response("invalid", str(exc), 400, {"title": [str(exc)]})
     if _wants_json(request):
         return JsonResponse({"id": conversation.pk, "title": conversation.title})
     return HttpResponseRedirect(reverse("conversation", args=[pk]))
@@ -128,7 +129,7 @@ def feedback(request: HttpRequest, pk: int) -> JsonResponse:
             user=request.user, message=message, rating=rating, comment=str(data.get("comment", ""))
         )
     except (ValueError, TypeError, AttributeError) as exc:
-        return JsonResponse({"detail": str(exc)}, status=400)
+        return error_response("invalid", str(exc), 400)
     return JsonResponse({"rating": message.rating, "comment": message.feedback_comment})
 
 

@@ -6,15 +6,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from ingestion.access import readable_documents
 from ingestion.models import Chunk, Document
 from kbqa.chat.models import Message
 
 FLAGGED_LIMIT = 100
+RECENT_ANSWERS = 200
+STAGES = {
+    "retrieve_s": _("Retrieval"),
+    "prompt_s": _("Reading the prompt"),
+    "generate_s": _("Writing the answer"),
+    "total_s": _("Total"),
+}
 
 
 def console_documents(
@@ -49,7 +58,7 @@ class Totals:
 
 def knowledge_base_totals(user: AbstractBaseUser) -> Totals:
     """Counts for the overview page: the documents the user may read, and the shared index."""
-    from llm.services import get_llm
+    from llm.backends import get_llm
     from retrieval.services import get_embedder, get_index
 
     documents = readable_documents(user)
@@ -78,3 +87,26 @@ def flagged_answers(limit: int = FLAGGED_LIMIT) -> QuerySet[Message]:
         .select_related("conversation__user")
         .order_by("-created_at")[:limit]
     )
+
+
+@dataclass
+class StageTimes:
+    label: str
+    p50: float
+    p95: float
+
+
+def answer_timings(limit: int = RECENT_ANSWERS) -> tuple[int, list[StageTimes]]:
+    """(answers counted, p50/p95 seconds per stage) over the most recent answers that were timed:
+    where the wait goes, retrieval against the model reading its prompt and writing."""
+    recent = (
+        Message.objects.filter(role=Message.Role.ASSISTANT)
+        .order_by("-created_at", "-pk")
+        .values_list("timings", flat=True)[:limit]
+    )
+    timed = [t for t in recent if t and "total_s" in t]
+    stages = [
+        StageTimes(str(label), *np.percentile([t.get(key, 0.0) for t in timed], [50, 95]))
+        for key, label in STAGES.items()
+    ] if timed else []  # fmt: skip
+    return len(timed), stages

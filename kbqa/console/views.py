@@ -12,6 +12,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -21,9 +22,16 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from ingestion.access import readable_document
+from ingestion.errors import Conflict
 from ingestion.models import Document
-from ingestion.services import DocumentInProgress, document_delete, document_reindex
-from kbqa.console.selectors import console_documents, flagged_answers, knowledge_base_totals
+from ingestion.services.documents import document_delete, document_reindex, document_retry
+from kbqa.console.selectors import (
+    answer_timings,
+    console_documents,
+    flagged_answers,
+    knowledge_base_totals,
+)
+from kbqa.errors import error_response
 
 PAGE_SIZE = 50
 STATUS_LABELS = {
@@ -34,8 +42,9 @@ STATUS_LABELS = {
     Document.Status.INDEXED: gettext_lazy("Indexed"),
     Document.Status.FAILED: gettext_lazy("Failed"),
 }
-# Where each state sits on one bar from upload to indexed; embedding fills most of it.
-_STATE_PERCENT = {"uploaded": 5, "queued": 10, "parsing": 20, "indexed": 100, "failed": 100}
+# Where each state sits on one bar from upload to indexed; embedding fills most of it. A failed
+# document shows its reason instead of a bar.
+_STATE_PERCENT = {"uploaded": 5, "queued": 10, "parsing": 20, "indexed": 100}
 
 
 def console_view(view):
@@ -63,7 +72,8 @@ def document_row(document: Document) -> dict:
         "label": str(STATUS_LABELS.get(document.status, document.status)),
         "percent": percent,
         "progress": document.progress,
-        "error": document.error,
+        "error": document.failure,
+        "retryable": document.retryable,
         "notes": document.notes,
         "pages": document.page_count,
         "chunks": getattr(document, "chunk_count", None),
@@ -129,35 +139,51 @@ def documents_status(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"documents": rows})
 
 
-def _done(request: HttpRequest, payload: dict, status: int = 200) -> HttpResponse:
+def _done(request: HttpRequest, payload: dict) -> HttpResponse:
     """JSON for the page's script; a redirect back to the list (with a message) for a form."""
     if request.headers.get("Accept") == "application/json":
-        return JsonResponse(payload, status=status)
-    level = messages.SUCCESS if status < 400 else messages.ERROR
-    messages.add_message(request, level, payload["detail"])
+        return JsonResponse(payload)
+    messages.success(request, payload["detail"])
+    return _back(request)
+
+
+def _refused(request: HttpRequest, error: Exception, code: str, status: int) -> HttpResponse:
+    """The one error body for the page's script; a message on the list for a form."""
+    if request.headers.get("Accept") == "application/json":
+        return error_response(code, str(error), status)
+    messages.error(request, str(error))
+    return _back(request)
+
+
+def _back(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(request.POST.get("next") or reverse("console:documents"))
 
 
 @console_view
 @require_POST
 def reindex(request: HttpRequest, pk: int) -> HttpResponse:
-    """Re-index an indexed document, or retry a failed one."""
+    """Re-index a document, or (`retry=1`) retry a failed one."""
     document = readable_document(request.user, pk)
+    change = document_retry if request.POST.get("retry") else document_reindex
     try:
-        document_reindex(document=document)
-    except DocumentInProgress as exc:
-        return _done(request, {"detail": str(exc)}, status=409)
+        change(document=document, by=request.user)
+    except Conflict as exc:
+        return _refused(request, exc, "conflict", 409)
+    except PermissionDenied as exc:
+        return _refused(request, exc, "permission_denied", 403)
     detail = _("“%(title)s” is queued for indexing.") % {"title": document}
     return _done(request, {"detail": detail, "document": document_row(document)})
 
 
 @console_view
-@permission_required("ingestion.delete_document", raise_exception=True)
 @require_POST
 def delete(request: HttpRequest, pk: int) -> HttpResponse:
     document = readable_document(request.user, pk)
     title = str(document)
-    document_delete(document=document)
+    try:
+        document_delete(document=document, by=request.user)
+    except PermissionDenied as exc:
+        return _refused(request, exc, "permission_denied", 403)
     return _done(request, {"detail": _("“%(title)s” was deleted.") % {"title": title}})
 
 
@@ -165,10 +191,13 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     totals = knowledge_base_totals(request.user)
+    timed_answers, stage_times = answer_timings()
     context = {
         "totals": totals,
         "by_status": [(STATUS_LABELS[s], n) for s, n in totals.by_status.items()],
         "flagged": flagged_answers(),
+        "timed_answers": timed_answers,
+        "stage_times": stage_times,
         "tab": "overview",
     }
     return render(request, "console/overview.html", context)

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "kbqa.api",
     "kbqa.chat",
     "kbqa.console",
+    "kbqa.evaluation",
     "ingestion",
     "retrieval",
     "llm",

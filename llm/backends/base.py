@@ -50,3 +50,8 @@ class LLMBackend(ABC):
     def count_message_tokens(self, messages: list[Message]) -> int:
         """Tokens a whole chat takes, template overhead included (an upper bound)."""
         return sum(self.count_tokens(m["content"]) + TOKENS_PER_MESSAGE for m in messages)
+
+    def count_prompt_tokens(self, messages: list[Message]) -> int:
+        """Tokens the model reads for this chat, as reported in an answer's usage. Back ends that
+        know their chat template count exactly; the estimate above is the fallback."""
+        return self.count_message_tokens(messages)

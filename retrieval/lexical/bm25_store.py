@@ -15,9 +15,6 @@ writer. Readers reload when `current.json` names a new version.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -27,12 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from infra.publish import VersionedSnapshots
 from retrieval.index.base import VectorHit
 from retrieval.lexical.tokenize import is_cjk, tokenize
-from retrieval.locking import exclusive_file_lock
-
-CURRENT = "current.json"
-
 
 # A script (CJK or alphabetic) counts as present in the corpus when it makes up at least this
 # share of the corpus's terms; a few quoted English names in Chinese documents do not make them an
@@ -49,7 +43,7 @@ class LexicalResult:
 class BM25Store:
     def __init__(self, path: str, k1: float = 1.2, b: float = 0.75) -> None:
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        self._snapshots = VersionedSnapshots(self.path, prefix="bm25", key="dir")
         self.k1, self.b = k1, b
         self._read_lock = threading.Lock()
         self._loaded_version: int | None = None
@@ -58,9 +52,6 @@ class BM25Store:
         self._cjk_share = 0.0
 
     # -- writing ----------------------------------------------------------------------------------
-    def _exclusive(self):
-        return exclusive_file_lock(self.path / "write.lock")
-
     def _db(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path / "chunks.sqlite3", timeout=60)
         db.execute(
@@ -83,7 +74,7 @@ class BM25Store:
         if len(add_ids) != len(texts):
             raise ValueError("add_ids and texts must have the same length")
         rows = [(int(i), t, " ".join(tokenize(t))) for i, t in zip(add_ids, texts, strict=True)]
-        with self._exclusive():
+        with self._snapshots.lock():
             with closing(self._db()) as db, db:
                 db.executemany("DELETE FROM chunks WHERE id = ?", [(int(i),) for i in remove_ids])
                 db.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?)", rows)
@@ -91,11 +82,11 @@ class BM25Store:
                 self._rebuild()
 
     def publish(self) -> None:
-        with self._exclusive():
+        with self._snapshots.lock():
             self._rebuild()
 
     def clear(self) -> None:
-        with self._exclusive():
+        with self._snapshots.lock():
             with closing(self._db()) as db, db:
                 db.execute("DELETE FROM chunks")
             self._rebuild()
@@ -105,68 +96,39 @@ class BM25Store:
 
         with closing(self._db()) as db:
             rows = db.execute("SELECT id, terms FROM chunks ORDER BY id").fetchall()
-        meta = self._read_meta()
-        version = int(meta["version"]) + 1
-        name = f"bm25-{version}"
-        tmp = self.path / f".{name}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         cjk = total = 0
         for _id, terms in rows:
             for term in terms.split():
                 total += 1
                 cjk += is_cjk(term)
-        np.save(tmp / "ids.npy", ids)
-        if rows:
-            retriever = bm25s.BM25(k1=self.k1, b=self.b)
-            retriever.index([r[1].split(" ") if r[1] else [] for r in rows], show_progress=False)
-            retriever.save(str(tmp))
-        os.replace(tmp, self.path / name)
-        tmp_meta = self.path / f".{CURRENT}.tmp"
-        tmp_meta.write_text(
-            json.dumps(
-                {
-                    "version": version,
-                    "dir": name,
-                    "count": len(rows),
-                    "cjk_share": cjk / total if total else 0.0,
-                }
-            )
-        )
-        os.replace(tmp_meta, self.path / CURRENT)
-        for old in self.path.glob("bm25-*"):
-            if old.name != name:
-                shutil.rmtree(old, ignore_errors=True)
+
+        def write(folder: Path) -> None:
+            folder.mkdir()
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            np.save(folder / "ids.npy", ids)
+            if rows:
+                retriever = bm25s.BM25(k1=self.k1, b=self.b)
+                retriever.index(
+                    [r[1].split(" ") if r[1] else [] for r in rows], show_progress=False
+                )
+                retriever.save(str(folder))
+
+        self._snapshots.publish(write, count=len(rows), cjk_share=cjk / total if total else 0.0)
 
     # -- reading ----------------------------------------------------------------------------------
-    def _read_meta(self) -> dict:
-        try:
-            return json.loads((self.path / CURRENT).read_text())
-        except FileNotFoundError:
-            return {"version": 0, "dir": None, "count": 0}
-
-    def _current(self):
+    @staticmethod
+    def _open(folder: Path):
         import bm25s
 
-        meta = self._read_meta()
+        ids = np.load(folder / "ids.npy")
+        return (bm25s.BM25.load(str(folder)) if len(ids) else None), ids
+
+    def _current(self):
+        version = self._snapshots.current()["version"]
         with self._read_lock:
-            if meta["version"] != self._loaded_version:
-                for _attempt in range(3):
-                    try:
-                        if meta["dir"] is None or meta["count"] == 0:
-                            retriever, ids = None, np.zeros(0, dtype=np.int64)
-                        else:
-                            directory = self.path / meta["dir"]
-                            ids = np.load(directory / "ids.npy")
-                            retriever = bm25s.BM25.load(str(directory))
-                        break
-                    except FileNotFoundError:
-                        # A writer replaced the snapshot between reading meta and opening it.
-                        meta = self._read_meta()
-                else:
-                    raise RuntimeError(f"BM25 snapshot in {self.path} keeps disappearing")
-                self._retriever, self._ids = retriever, ids
+            if version != self._loaded_version:
+                opened, meta = self._snapshots.load(self._open)
+                self._retriever, self._ids = opened or (None, np.zeros(0, dtype=np.int64))
                 self._cjk_share = float(meta.get("cjk_share", 0.0))
                 self._loaded_version = meta["version"]
             return self._retriever, self._ids

@@ -124,10 +124,12 @@ def test_upload_ask_cite_feedback_stop_and_chinese(
     page.goto(conversation_url)
 
     # --- Stop generation: the second answer is cut off, the page stays usable ------------------
+    # The stream shows sentences once their citations are checked; the model is at work from the
+    # moment the sources arrive ("Writing the answer…").
     page.fill("#question", "What is /tmp used for?")
     page.keyboard.press("Enter")
     page.wait_for_selector(
-        ".answer.streaming .body.streamed:not(:empty)", timeout=ANSWER_TIMEOUT_MS
+        ".answer.streaming .status:has-text('Writing the answer')", timeout=ANSWER_TIMEOUT_MS
     )
     page.click("#stop")
     page.wait_for_selector(".answer.stopped .stopped-note")

@@ -8,7 +8,8 @@ from pathlib import Path
 from django.core.files import File
 
 from ingestion.models import Document
-from ingestion.services import document_create, document_ingest
+from ingestion.services.ingest import document_ingest
+from ingestion.services.uploads import document_create
 
 
 def create(source: Path | bytes, name: str | None = None) -> Document:

@@ -4,17 +4,15 @@ from pathlib import Path
 
 import pytest
 
-import ingestion.services as services
 from ingestion.models import Document
-from ingestion.services import (
-    DocumentBusy,
-    DuplicateDocument,
+from ingestion.services import ingest as ingest_service
+from ingestion.services.documents import (
     document_delete,
     document_enqueue,
-    document_ingest,
-    document_lock,
     documents_recover_interrupted,
 )
+from ingestion.services.ingest import DocumentBusy, document_ingest, document_lock
+from ingestion.services.uploads import DuplicateDocument
 from tests.fixtures.office import make_docx
 from tests.fixtures.pdf import make_pdf
 from tests.ingestion.helpers import create, ingest
@@ -22,6 +20,8 @@ from tests.ingestion.helpers import create, ingest
 
 def test_ingest_pdf_gives_chunks_with_pages_and_vectors(ingested_handbook, isolated_index):
     document = ingested_handbook
+    document.refresh_from_db()
+    assert document.updated_at > document.created_at  # indexing is a change users see
     assert document.status == Document.Status.INDEXED, document.error
     assert document.progress == 100
     assert document.page_count == 3
@@ -34,13 +34,13 @@ def test_states_go_uploaded_parsing_embedding_indexed(
     db, handbook_pdf, isolated_index, monkeypatch
 ):
     seen = []
-    real = services._set_state
+    real = ingest_service._set_state
 
     def record(document, status, **fields):
         seen.append(status)
         real(document, status, **fields)
 
-    monkeypatch.setattr(services, "_set_state", record)
+    monkeypatch.setattr(ingest_service, "_set_state", record)
     document = create(handbook_pdf)
     assert document.status == Document.Status.UPLOADED
     document_ingest(document_id=document.pk)
@@ -83,7 +83,7 @@ def test_delete_removes_chunks_vectors_and_file(
 ):
     file_path = Path(ingested_handbook.file.path)
     with django_capture_on_commit_callbacks(execute=True):
-        document_delete(document=ingested_handbook)
+        document_delete(document=ingested_handbook, by=None)
     assert isolated_index.count() == 0
     assert not Document.objects.exists()
     assert not file_path.exists()
@@ -104,10 +104,14 @@ def test_reindex_replaces_chunks_and_vectors_without_orphans(
 
 
 def test_failure_on_reindex_removes_the_old_chunks_and_vectors(ingested_handbook, isolated_index):
+    indexed_at = ingested_handbook.updated_at
     Path(ingested_handbook.file.path).write_bytes(b"%PDF-1.4 now broken")
     document = document_ingest(document_id=ingested_handbook.pk)
     assert document.status == Document.Status.FAILED
     assert "not a readable PDF" in document.error
+    assert (document.error_code, document.retryable) == ("unreadable_pdf", False)
+    document.refresh_from_db()
+    assert document.updated_at > indexed_at  # every state change is dated
     assert not document.chunks.exists()
     assert isolated_index.count() == 0
 
@@ -134,7 +138,7 @@ def test_chunks_are_found_by_their_document_title_and_section(db, isolated_index
     # Neither passage names its company; only the file names do. The context header indexed with
     # each chunk (title › section) is what lets "AMCOR" find the right one, before and after a
     # rebuild of the indexes from the database.
-    from ingestion.services import index_rebuild_from_database
+    from ingestion.services.ingest import index_rebuild_from_database
     from retrieval.services import Mode, search
 
     body = "# Results of operations\n\nNet sales were {} billion in the fiscal year.\n"

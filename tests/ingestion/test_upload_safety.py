@@ -6,8 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from ingestion.models import Document
-from ingestion.services import clean_upload_name
-from ingestion.uploads import documents_upload
+from ingestion.services.uploads import clean_upload_name, documents_upload
 
 
 @pytest.mark.parametrize(
@@ -37,7 +36,7 @@ def test_mislabelled_content_is_refused_before_it_is_stored():
         SimpleUploadedFile("notes.txt", b"%PDF-1.4\n" + b"x" * 100),
         SimpleUploadedFile("..\\..\\plan.md", b"# Plan\n\nShip it."),
     ]
-    result = documents_upload(files=files, enqueue=False)
+    result = documents_upload(files=files, by=None, enqueue=False)
     reasons = {r.name: r.reason for r in result.rejected}
     assert "named .pdf but its content is a Windows executable" in reasons["invoice.pdf"]
     assert "named .txt but its content is a PDF document" in reasons["notes.txt"]

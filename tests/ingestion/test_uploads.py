@@ -10,7 +10,7 @@ import pytest
 from django.core.files import File
 
 from ingestion.models import Document
-from ingestion.uploads import documents_upload
+from ingestion.services.uploads import documents_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def zip_bytes(members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> by
 
 
 def upload(*files: File):
-    return documents_upload(files=list(files), enqueue=False)
+    return documents_upload(files=list(files), by=None, enqueue=False)
 
 
 def test_several_files_and_a_zip_in_one_upload(handbook_pdf: Path):

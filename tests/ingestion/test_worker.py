@@ -17,7 +17,7 @@ from django.core.management import call_command
 
 from ingestion.models import Document
 from ingestion.parsers import parse_file
-from ingestion.services import document_chunk
+from ingestion.services.ingest import document_chunk
 from tests.conftest import require_redis, start_worker, stop_worker, wait_for_status
 from tests.fixtures.pdf import make_parser_trap_pdf
 

@@ -104,6 +104,21 @@ def test_upload_of_several_files_reports_each(admin_api, handbook_pdf):
     assert body["rejected"][0]["file"] == "c.exe"
 
 
+def test_upload_where_every_file_is_refused_is_a_400_listing_the_reasons(admin_api):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    files = [SimpleUploadedFile("c.exe", b"MZ"), SimpleUploadedFile("empty.txt", b"")]
+    response = admin_api.post("/api/v1/documents/", {"file": files}, format="multipart")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"]["code"] == "invalid"
+    reasons = body["error"]["fields"]["file"]
+    assert any("c.exe: Unsupported file type" in r for r in reasons)
+    assert any("empty.txt: The file is empty" in r for r in reasons)
+    assert [r["file"] for r in body["rejected"]] == ["c.exe", "empty.txt"]
+    assert body["created"] == [] and not Document.objects.exists()
+
+
 def test_search_returns_ranked_chunks_with_their_source(ingested_handbook, admin_api):
     response = admin_api.post(
         "/api/v1/search/", {"query": "When does the Zorblax cafeteria open?", "k": 2}, format="json"

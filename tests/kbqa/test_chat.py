@@ -113,6 +113,21 @@ def test_history_shows_chips_unsupported_marks_and_refusals(staff_client, staff)
 
 
 @pytest.mark.django_db
+def test_an_answers_stage_times_are_shown_on_request(staff_client, staff):
+    _, answer, _ = _conversation(staff)
+    answer.timings = {
+        "rewrite_s": 0.0, "retrieve_s": 0.12, "prompt_s": 4.5, "generate_s": 2.25, "total_s": 6.9
+    }  # fmt: skip
+    answer.save()
+    html = staff_client.get(f"/answers/{answer.pk}/").content.decode()
+    assert '<details class="timings">' in html and "Answered in 6.9 s" in html
+    assert "<dt>Reading the sources</dt><dd>4.50 s</dd>" in html
+    assert "Understanding the follow-up" not in html  # not a follow-up: no rewrite step
+    chinese = staff_client.get(f"/answers/{answer.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "用时 6.9 秒" in chinese.content.decode()
+
+
+@pytest.mark.django_db
 def test_someone_elses_conversation_and_answers_are_not_found(client, staff, django_user_model):
     conversation, answer, _ = _conversation(staff)
     other = django_user_model.objects.create_user("other", password="pw-12345678")

@@ -18,6 +18,9 @@ def admin_client(client, admin_user):
     return client
 
 
+RETRY_BUTTON = "↻ Retry</button>"
+
+
 def _document(name: str, status: str, **fields) -> Document:
     document = create(f"Text of {name}.".encode(), name)
     Document.objects.filter(pk=document.pk).update(status=status, **fields)
@@ -38,18 +41,43 @@ def test_staff_without_the_upload_permission_get_403_and_strangers_log_in(
 
 def test_document_list_searches_filters_and_shows_failures(admin_client):
     _document("leave-policy.txt", Document.Status.INDEXED)
-    _document("travel.txt", Document.Status.FAILED, error="The file is not valid UTF-8.")
+    _document("travel.txt", Document.Status.FAILED, error="binary", error_code="not_text")
     _document("budget.txt", Document.Status.EMBEDDING, progress=40)
 
     page = admin_client.get("/console/documents/").content.decode()
     assert "leave-policy" in page and "travel" in page and "budget" in page
-    assert "The file is not valid UTF-8." in page
+    assert "The file is named as text but holds binary data." in page
     assert '<progress max="100" value="55">' in page  # embedding 40% of the way: 25 + 0.75 * 40
 
     found = admin_client.get("/console/documents/", {"q": "leave"}).content.decode()
     assert "leave-policy" in found and "travel" not in found
     failed = admin_client.get("/console/documents/", {"status": "failed"}).content.decode()
-    assert "travel" in failed and "leave-policy" not in failed and "Retry" in failed
+    assert "travel" in failed and "leave-policy" not in failed
+    assert RETRY_BUTTON not in failed  # the same file would fail the same way
+
+
+def test_retry_is_offered_where_another_run_can_succeed_and_reasons_are_translated(admin_client):
+    _document(
+        "slow.txt", Document.Status.FAILED, error="Parsing took longer…",
+        error_code="parse_timeout", error_params={"seconds": "300"},
+    )  # fmt: skip
+    locked = _document(
+        "locked.txt", Document.Status.FAILED, error="The PDF is password-protected…",
+        error_code="encrypted",
+    )  # fmt: skip
+    page = admin_client.get("/console/documents/", {"q": "slow"}).content.decode()
+    assert "Parsing took longer than the 300 s limit" in page and RETRY_BUTTON in page
+    page = admin_client.get("/console/documents/", {"q": "locked"}).content.decode()
+    assert "password-protected" in page and RETRY_BUTTON not in page
+    chinese = admin_client.get(
+        "/console/documents/status/", {"ids": locked.pk}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+    ).json()["documents"][0]
+    assert chinese["error"] == "该 PDF 有密码保护；请上传未加密的副本。"
+    assert chinese["retryable"] is False
+    refused = admin_client.post(
+        f"/console/documents/{locked.pk}/reindex/", {"retry": "1"}, HTTP_ACCEPT="application/json"
+    )
+    assert refused.status_code == 200  # asked for explicitly, a retry is still allowed
 
 
 def test_status_endpoint_reports_live_states(admin_client):
@@ -59,6 +87,7 @@ def test_status_endpoint_reports_live_states(admin_client):
     rows = {row["id"]: row for row in body.json()["documents"]}
     assert rows[busy.pk]["busy"] is True and rows[busy.pk]["percent"] == 85
     assert rows[failed.pk]["status"] == "failed" and rows[failed.pk]["error"] == "broken"
+    assert rows[failed.pk]["retryable"] is False
 
 
 def test_retry_and_reindex_queue_again_but_not_twice(
@@ -77,7 +106,8 @@ def test_retry_and_reindex_queue_again_but_not_twice(
     again = admin_client.post(
         f"/console/documents/{failed.pk}/reindex/", HTTP_ACCEPT="application/json"
     )
-    assert again.status_code == 409 and "already being ingested" in again.json()["detail"]
+    assert again.status_code == 409
+    assert "already being ingested" in again.json()["error"]["message"]
 
     indexed = _document("ok.txt", Document.Status.INDEXED)
     response = admin_client.post(f"/console/documents/{indexed.pk}/reindex/", follow=True)
@@ -108,8 +138,12 @@ def test_overview_counts_and_lists_refused_and_voted_down_questions(admin_client
             standalone_question=question,
             **fields,
         )
+    Message.objects.filter(rating=1).update(
+        timings={"retrieve_s": 0.2, "prompt_s": 3.0, "generate_s": 4.0, "total_s": 7.3}
+    )
     page = admin_client.get("/console/overview/").content.decode()
     assert '<div class="value" id="total-documents">2</div>' in page
+    assert "Over the last answer." in page and "<td>Reading the prompt</td><td>3.00 s</td>" in page
     assert "multilingual-e5-small" in page and "qwen2.5" in page.lower()
     assert "Where is the gym?" in page and "When is payday?" in page and "Wrong month" in page
     assert "Who is the CEO?" not in page

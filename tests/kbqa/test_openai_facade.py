@@ -30,11 +30,15 @@ def test_streamed_completion_with_citations(ingested_handbook, sdk):
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert "7:45" in text
-    assert len(chunks) > 3  # the answer arrived piece by piece
     final = chunks[-1]
     assert final.choices[0].finish_reason == "stop"
     kbqa = final.model_extra["kbqa"]
     assert kbqa["refused"] is False
+    # What the stream showed is the verified answer: the same [n] the citations carry.
+    assert text == kbqa["answer"]
+    # Usage counts the prompt the model read (instructions, examples, sources) in its tokens.
+    assert final.usage.prompt_tokens > 300 > len(QUESTION.split())
+    assert final.usage.completion_tokens > 0
     assert any(
         c["document_id"] == ingested_handbook.pk and c["page"] == 2 for c in kbqa["citations"]
     )

@@ -19,7 +19,8 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 
 from ingestion.models import Collection
-from ingestion.services import document_create, document_ingest
+from ingestion.services.ingest import document_ingest
+from ingestion.services.uploads import document_create
 from kbqa.chat.models import Conversation, Message
 from tests.conftest import api_client, sse_events
 

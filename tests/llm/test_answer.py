@@ -7,8 +7,9 @@ import json
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 
-from ingestion.services import document_create, document_ingest
-from llm.services import answer_question, stream_answer
+from ingestion.services.ingest import document_ingest
+from ingestion.services.uploads import document_create
+from llm.pipeline import answer_question, answer_stream
 
 
 def test_answer_cites_the_page_that_holds_the_fact(ingested_handbook):
@@ -36,13 +37,14 @@ def test_empty_knowledge_base_refuses(db, isolated_index):
 
 def test_low_retrieval_scores_refuse_with_the_closest_documents(ingested_handbook, settings):
     settings.KBQA_MIN_RETRIEVAL_SCORE = 0.99  # nothing is that close
-    events = list(stream_answer("When does the Zorblax cafeteria open?", user=None))
-    answer = events[-1]
+    run = answer_stream("When does the Zorblax cafeteria open?", user=None)
+    events = list(run)
+    answer = run.result
     assert answer.refused
     assert answer.answer == "Not found in the knowledge base."
     assert answer.citations == []
-    assert [d["document_id"] for d in answer.closest_documents] == [ingested_handbook.pk]
-    assert not any(isinstance(e, str) for e in events)  # refused without generating
+    assert [d.document_id for d in answer.closest_documents] == [ingested_handbook.pk]
+    assert [e.kind for e in events] == ["sources"]  # refused without generating
 
 
 def test_chinese_question_is_refused_in_chinese(ingested_handbook, settings):

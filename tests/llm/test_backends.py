@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from llm.backends import get_llm
 from llm.backends.base import LLMTimeout, LLMUnavailable
 from llm.backends.openai_compat import OpenAICompatibleBackend
 from llm.bundled import bundled_gguf_path
-from llm.services import get_llm
 
 CHAT = [
     {"role": "system", "content": "You are terse."},

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from llm.backends import get_llm
 from llm.prompts import PromptTooLong, Source, build_messages, fit_sources
-from llm.services import get_llm
 
 SENTENCE = "The Zorblax cafeteria on the third floor opens at 7:45 in the morning. "
 

@@ -10,7 +10,9 @@ import pytest
 from django.core.files import File
 
 from ingestion.models import Chunk, Document
-from ingestion.services import document_create, document_delete, document_ingest
+from ingestion.services.documents import document_delete
+from ingestion.services.ingest import document_ingest
+from ingestion.services.uploads import document_create
 from retrieval.services import Mode, get_lexical_index, get_retriever, search
 from tests.fixtures.pdf import make_pdf
 
@@ -40,7 +42,7 @@ def test_bm25_follows_ingest_reindex_and_delete(
     assert hits and Chunk.objects.get(pk=hits[0].id).page == 2
 
     with django_capture_on_commit_callbacks(execute=True):
-        document_delete(document=document)
+        document_delete(document=document, by=None)
     assert lexical.count() == 0
     assert search(query="Zorblax", k=3) == []
 

@@ -8,8 +8,8 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from ingestion.models import Document
-from ingestion.services import document_ingest
-from ingestion.uploads import documents_upload
+from ingestion.services.ingest import document_ingest
+from ingestion.services.uploads import documents_upload
 
 
 class Command(BaseCommand):
@@ -30,7 +30,9 @@ class Command(BaseCommand):
                 continue
             with path.open("rb") as handle:
                 # Ingest here rather than through the queue: the caller wants the outcome.
-                result = documents_upload(files=[File(handle, name=path.name)], enqueue=False)
+                result = documents_upload(
+                    files=[File(handle, name=path.name)], by=None, enqueue=False
+                )
             for rejected in result.rejected:
                 self.stderr.write(f"{path}: {rejected.name}: {rejected.reason}")
                 failed += 1

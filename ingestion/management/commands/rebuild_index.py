@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from ingestion.services import index_rebuild_from_database
+from ingestion.services.ingest import index_rebuild_from_database
 
 
 class Command(BaseCommand):

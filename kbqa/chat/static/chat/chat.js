@@ -143,14 +143,9 @@
         signal: controller.signal,
       });
       if (!response.ok) {
-        let detail = strings.failed;
-        try {
-          const data = await response.json();
-          detail = data.detail || Object.values(data).flat().join(" ") || detail;
-        } catch (_) {
-          /* not JSON */
-        }
-        throw new Error(detail);
+        // The server's reason, from its one error body ({"error": {"code", "message"}}).
+        const data = await response.json().catch(() => ({}));
+        throw new Error(data.error?.message || strings.failed);
       }
       const reader = response.body.getReader();
       const decoder = new TextDecoder();
@@ -176,7 +171,7 @@
             finished = true;
             await replaceWithStored(answer, data.message_id);
           } else if (event === "error") {
-            throw new Error(data.detail || strings.failed);
+            throw new Error(data.error?.message || strings.failed);
           }
         }
       }

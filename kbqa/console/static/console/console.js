@@ -19,6 +19,9 @@
   const format = (template, values) =>
     template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key] ?? ""));
 
+  // The server's reason from its one error body ({"error": {"code", "message", "fields"}}).
+  const reasonOf = (body) => body?.error?.message || strings.network;
+
   // Confirmation for destructive forms (delete), on every console page.
   document.addEventListener("submit", (event) => {
     const message = event.target.dataset?.confirm;
@@ -90,8 +93,9 @@
       item.detail.className = `detail ${row.error ? "error" : "muted"}`;
       item.detail.textContent = row.error || row.notes || "";
       item.li.querySelector(".retry")?.remove();
-      if (row.status === "failed") {
-        addRetry(item, () => reindex(item, row.id));
+      // Retry only where another run can succeed (not a password-protected or empty file).
+      if (row.status === "failed" && row.retryable) {
+        addRetry(item, () => retry(item, row.id));
       }
     }
 
@@ -105,14 +109,13 @@
       item.li.append(button);
     }
 
-    function failed(item, reason, retry) {
+    function failed(item, reason, again) {
       item.li.className = "upload failed";
       item.state.className = "state state-failed";
       item.state.textContent = strings.status_failed;
-      item.bar.value = 100;
       item.detail.className = "detail error";
       item.detail.textContent = reason;
-      if (retry) addRetry(item, retry);
+      if (again) addRetry(item, again);
     }
 
     function follow(item, document) {
@@ -120,15 +123,24 @@
       track(document.id, (row) => showRow(item, row));
     }
 
-    async function reindex(item, id) {
-      const response = await fetch(dropzone.dataset.reindexUrl.replace("/0/", `/${id}/`), {
-        method: "POST",
-        headers: { "X-CSRFToken": csrf, Accept: "application/json" },
-        credentials: "same-origin",
-      });
+    async function retry(item, id) {
+      const form = new FormData();
+      form.append("retry", "1");
+      let response;
+      try {
+        response = await fetch(dropzone.dataset.reindexUrl.replace("/0/", `/${id}/`), {
+          method: "POST",
+          headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+          credentials: "same-origin",
+          body: form,
+        });
+      } catch (_) {
+        failed(item, strings.network, () => retry(item, id));
+        return;
+      }
       const body = await response.json().catch(() => ({}));
       if (!response.ok) {
-        failed(item, body.detail || strings.network, () => reindex(item, id));
+        failed(item, reasonOf(body));
         return;
       }
       follow(item, body.document);
@@ -140,10 +152,7 @@
       } else if (status === 409 && body.document) {
         item.li.className = "upload duplicate";
         item.state.textContent = strings.already_stored;
-        item.bar.value = 100;
         item.detail.textContent = format(strings.duplicate, { title: body.document.title });
-      } else if (status === 400 && body.file) {
-        failed(item, [].concat(body.file).join(" "));
       } else if (body.created) {
         // A ZIP archive (or several files): one entry per member.
         item.li.className = "upload archive";
@@ -160,12 +169,14 @@
           const child = entry(duplicate.file, origin);
           child.li.className = "upload duplicate";
           child.state.textContent = strings.already_stored;
-          child.bar.value = 100;
           child.detail.textContent = format(strings.duplicate, { title: duplicate.document.title });
         }
         for (const rejected of body.rejected) failed(entry(rejected.file, origin), rejected.error);
+        if (!body.created.length && !body.duplicates.length) failed(item, reasonOf(body));
+      } else if (status >= 400 && status < 500) {
+        failed(item, reasonOf(body)); // refused: the same file would be refused again
       } else {
-        failed(item, body.detail || strings.network, () => enqueue(file, item));
+        failed(item, reasonOf(body), () => enqueue(file, item));
       }
     }
 

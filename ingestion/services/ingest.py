@@ -1,4 +1,5 @@
-"""Ingestion services: create, ingest, re-index and delete documents.
+"""The worker's side of ingestion: parse, chunk, embed and index one document, or fail it with a
+reason.
 
 `document_ingest` is safe to run any number of times for the same document (a Celery redelivery, a
 restarted worker, a manual re-run): it always ends with exactly one set of chunks and vectors.
@@ -9,22 +10,19 @@ it later.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import logging
-import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
 
+from infra.locks import LockBusy, file_lock
 from ingestion.chunking import ChunkSpec, chunk_document
-from ingestion.models import Chunk, Collection, Document
-from ingestion.parsers import SUPPORTED_SUFFIXES, ParsedDocument, ParseError, unsupported_message
+from ingestion.models import Chunk, Document
+from ingestion.parsers import ParsedDocument, ParseError
 from retrieval.services import get_embedder, index_replace
 
 logger = logging.getLogger(__name__)
@@ -43,180 +41,24 @@ class DocumentGone(Exception):
     """The document was deleted while it was being ingested."""
 
 
-class DuplicateDocument(Exception):
-    def __init__(self, existing: Document) -> None:
-        super().__init__(f"Identical to document {existing.pk} ({existing})")
-        self.existing = existing
-
-
-def file_sha256(file: File) -> str:
-    digest = hashlib.sha256()
-    file.seek(0)
-    for block in file.chunks():
-        digest.update(block)
-    file.seek(0)
-    return digest.hexdigest()
-
-
-def validate_upload_name(name: str) -> None:
-    suffix = Path(name).suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise ValidationError(unsupported_message(suffix))
-
-
-def clean_upload_name(name: str) -> str:
-    """A safe base name for an uploaded file: no directories (either slash; browsers on Windows may
-    send a full path), no control or invisible formatting characters, no leading dots (hidden
-    files), Unicode normalised, at most 200 characters with the extension kept."""
-    name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip().lstrip(".")
-    stem, dot, suffix = name.rpartition(".")
-    if dot and len(suffix) <= 10:
-        return f"{stem[: 200 - len(suffix) - 1].strip()}.{suffix}" if stem else f"upload.{suffix}"
-    return name[:200] or "upload"
-
-
-def validate_upload_content(file: File, name: str) -> None:
-    """The content must agree with the extension (a ZIP or an executable named .pdf is refused
-    here, before it is stored, with the reason)."""
-    from ingestion.parsers.sniff import check_head
-
-    file.seek(0)
-    head = file.read(2048)
-    file.seek(0)
-    try:
-        check_head(head, Path(name).suffix.lower())
-    except ParseError as exc:
-        raise ValidationError(str(exc)) from None
-
-
-def validate_upload_size(size: int | None) -> None:
-    limit = settings.KBQA_MAX_UPLOAD_MB * 1024 * 1024
-    if size == 0:
-        raise ValidationError("The file is empty (0 bytes).")
-    if size is not None and size > limit:
-        raise ValidationError(
-            f"The file is {size / 1024 / 1024:.1f} MB; the upload limit is "
-            f"{settings.KBQA_MAX_UPLOAD_MB} MB."
-        )
-
-
-def document_create(
-    *,
-    file: File,
-    title: str = "",
-    uploaded_by=None,
-    collection: Collection | None = None,
-    enqueue: bool = True,
-) -> Document:
-    """Store an upload as `uploaded` and, unless the caller ingests it itself, queue it once the row
-    is committed. Raises DuplicateDocument when a file with the same SHA-256 is already stored."""
-    name = clean_upload_name(file.name or "upload")
-    validate_upload_name(name)
-    validate_upload_size(file.size)
-    validate_upload_content(file, name)
-    sha256 = file_sha256(file)
-    existing = Document.objects.filter(sha256=sha256).order_by("pk").first()
-    if existing is not None:
-        raise DuplicateDocument(existing)
-    document = Document(
-        title=title or Path(name).stem,
-        sha256=sha256,
-        uploaded_by=uploaded_by,
-        collection=collection or Collection.objects.default(),
-    )
-    document.file.save(name, file, save=False)
-    document.save()
-    if enqueue:
-        document_enqueue(document=document)
-    return document
-
-
-def document_enqueue(*, document: Document) -> None:
-    """Queue (or re-queue: retry, re-index) ingestion after the current transaction commits."""
-    from ingestion.tasks import ingest_document_task
-
-    document_id = document.pk
-    Document.objects.filter(pk=document_id).update(status=State.QUEUED, progress=0, error="")
-    document.status, document.progress, document.error = State.QUEUED, 0, ""
-    transaction.on_commit(lambda: ingest_document_task.delay(document_id))
-
-
-class DocumentInProgress(Exception):
-    """Re-indexing was asked for a document whose ingestion is still under way."""
-
-
-def document_reindex(*, document: Document) -> None:
-    """Parse, chunk and embed again: a retry of a failed document or a refresh of an indexed one.
-    Refused while an ingestion is queued or running, so one click twice queues one run."""
-    if document.status in Document.IN_PROGRESS:
-        raise DocumentInProgress(f"“{document}” is already being ingested ({document.status}).")
-    document_enqueue(document=document)
-
-
-def documents_recover_interrupted(*, worker: str) -> list[int]:
-    """Re-queue documents that `worker` (a Celery node name) was ingesting when it died.
-
-    Called when a worker starts: a node name is unique among running workers, so a document still
-    marked as being parsed or embedded by this very name lost its worker. (Redis would redeliver the
-    unacked message too, but only after its visibility timeout, an hour by default; the redelivery
-    then re-runs an idempotent ingestion.)
-    """
-    ids = list(
-        Document.objects.filter(
-            worker=worker, status__in=[State.PARSING, State.EMBEDDING]
-        ).values_list("pk", flat=True)
-    )
-    for document in Document.objects.filter(pk__in=ids):
-        logger.warning("Re-queueing document %s interrupted on %s", document.pk, worker)
-        document_enqueue(document=document)
-    return ids
-
-
-def document_delete(*, document: Document) -> None:
-    """Remove a document with its chunks, vectors and stored file.
-
-    The row is locked while its chunk ids are read and deleted, and the vectors are removed after
-    the commit: an ingestion that swaps chunks concurrently either ran first (its chunk ids are
-    seen here) or finds the document gone and removes its own vectors.
-    """
-    with transaction.atomic():
-        locked = Document.objects.select_for_update().filter(pk=document.pk).first()
-        if locked is None:
-            return
-        chunk_ids = list(locked.chunks.values_list("id", flat=True))
-        storage, name = locked.file.storage, locked.file.name
-        locked.delete()
-
-    def cleanup() -> None:
-        if chunk_ids:
-            index_replace(remove_ids=chunk_ids, add_ids=[], texts=[])
-        if name:
-            storage.delete(name)
-
-    transaction.on_commit(cleanup)
-
-
 @contextmanager
 def document_lock(document_id: int) -> Iterator[None]:
     """An exclusive, non-blocking lock on one document's ingestion, on the shared data volume (the
     same assumption the FAISS store's write lock makes)."""
-    directory = Path(settings.DATA_DIR) / "locks"
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / f"document-{document_id}.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DocumentBusy(f"Document {document_id} is being ingested by another run") from None
-        try:
+    path = Path(settings.DATA_DIR) / "locks" / f"document-{document_id}.lock"
+    try:
+        with file_lock(path, blocking=False):
             yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    except LockBusy:
+        raise DocumentBusy(f"Document {document_id} is being ingested by another run") from None
 
 
 def _set_state(document: Document, status: str, **fields) -> None:
     """Update the row (not `save()`: the document may have been deleted meanwhile)."""
-    if not Document.objects.filter(pk=document.pk).update(status=status, **fields):
+    updated = Document.objects.filter(pk=document.pk).update(
+        status=status, updated_at=timezone.now(), **fields
+    )
+    if not updated:
         raise DocumentGone(document.pk)
     document.status = status
     for name, value in fields.items():
@@ -284,21 +126,33 @@ def document_ingest(*, document_id: int, worker: str = "") -> Document:
         except (OperationalError, InterfaceError) as exc:
             raise TransientIngestError(f"Database unavailable: {exc}") from exc
         except ParseError as exc:
-            _fail(document, str(exc))
+            _fail(document, exc)
         except FileNotFoundError:
-            _fail(document, "The uploaded file is missing from storage; upload it again.")
+            _fail(
+                document,
+                ParseError(
+                    "The uploaded file is missing from storage; upload it again.", "file_missing"
+                ),
+            )
         except Exception as exc:
             logger.exception("Ingestion of document %s failed", document_id)
-            _fail(document, f"Ingestion failed unexpectedly: {type(exc).__name__}: {exc}")
+            detail = f"{type(exc).__name__}: {exc}"
+            _fail(
+                document,
+                ParseError(f"Ingestion failed unexpectedly: {detail}", "unexpected", detail=detail),
+            )
     return document
 
 
 def _ingest_steps(document: Document, worker: str) -> None:
-    _set_state(document, State.PARSING, progress=0, error="", notes="", worker=worker)
+    _set_state(
+        document, State.PARSING, progress=0, error="", error_code="", error_params={}, notes="",
+        worker=worker,
+    )  # fmt: skip
     parsed = parse_document(Path(document.file.path), name=document.file.name)
     specs = document_chunk(parsed)
     if not specs:
-        raise ParseError("The file contains no text.")
+        raise ParseError("The file contains no text.", "no_text")
     _set_state(
         document, State.EMBEDDING, notes="\n".join(parsed.notes), page_count=len(parsed.pages)
     )
@@ -345,14 +199,15 @@ def _replace_chunks(document: Document, specs: list[ChunkSpec]) -> None:
 
 
 def document_mark_failed(*, document_id: int, reason: str) -> None:
+    """Give up on a document whose ingestion kept failing for transient reasons."""
     document = Document.objects.filter(pk=document_id).first()
     if document is not None:
-        _fail(document, reason)
+        _fail(document, ParseError(f"Gave up: {reason}", "gave_up", detail=reason))
 
 
-def _fail(document: Document, reason: str) -> None:
+def _fail(document: Document, error: ParseError) -> None:
     """A failed document is not searchable: its chunks and vectors go, its reason stays."""
-    logger.warning("Document %s failed: %s", document.pk, reason)
+    logger.warning("Document %s failed: %s", document.pk, error)
     chunk_ids = list(document.chunks.values_list("id", flat=True))
     if chunk_ids:
         try:
@@ -361,7 +216,10 @@ def _fail(document: Document, reason: str) -> None:
         except Exception:
             logger.exception("Could not remove the vectors of failed document %s", document.pk)
     try:
-        _set_state(document, State.FAILED, error=reason, progress=0)
+        _set_state(
+            document, State.FAILED, error=str(error), error_code=error.code,
+            error_params=error.params, progress=0,
+        )  # fmt: skip
     except DocumentGone:
         pass
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm.evaluation import evaluate_answers, exact_match, f1, normalize, tokens
+from kbqa.evaluation.answer_metrics import evaluate_answers, exact_match, f1, normalize, tokens
 
 
 def test_normalisation_drops_case_punctuation_and_articles():

@@ -2,7 +2,6 @@
 latency on an evaluation set, for dense, BM25 and hybrid retrieval, in a throw-away index; with
 `--answers`, also the answers the real pipeline gives over that index.
 
-A project-level command because it composes two apps: retrieval's index and llm's answering.
 """
 
 from __future__ import annotations
@@ -13,9 +12,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
-from llm.evaluation_runner import evaluate_dataset_answers
-from retrieval.evaluation.datasets import DatasetError, load_dataset
-from retrieval.evaluation.runner import evaluate_retrieval, throwaway_retriever
+from kbqa.evaluation.datasets import DatasetError, load_dataset
+from kbqa.evaluation.runner import evaluate_dataset_answers, evaluate_retrieval, throwaway_retriever
 
 METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "p50_ms", "p95_ms")
 ANSWER_METRICS = (

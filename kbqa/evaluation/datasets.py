@@ -99,7 +99,7 @@ def _passage_units(path: Path) -> list[Unit]:
 
 def _file_units(folder: Path) -> list[Unit]:
     from ingestion.parsers import parse_file
-    from ingestion.services import document_chunk, indexed_text
+    from ingestion.services.ingest import document_chunk, indexed_text
 
     if not folder.is_dir():
         raise DatasetError(f"{folder} is missing: a file set keeps its documents there")

@@ -1,4 +1,4 @@
-"""`manage.py ask "question" [--json]`: answer from the command line."""
+"""`manage.py ask "question" [--json]`: answer from the command line (`--json`: the API's JSON)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from llm.services import answer_question
+from kbqa.api.serializers import AnswerSerializer
+from llm.pipeline import answer_question
 
 
 class Command(BaseCommand):
@@ -34,7 +35,8 @@ class Command(BaseCommand):
                 raise CommandError(f"No user named {user!r}") from None
         answer = answer_question(question, user=asker)
         if as_json:
-            self.stdout.write(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2))
+            data = AnswerSerializer(answer).data
+            self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2))
             return
         self.stdout.write(answer.answer)
         for c in answer.citations:

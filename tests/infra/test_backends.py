@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from kbqa.backends import get_backend
+from infra.backends import get_backend
 
 
 def test_bad_backend_path_is_a_clear_configuration_error(settings):

@@ -1,0 +1,70 @@
+"""The knowledge base's search: retrieval's ranked chunk ids as passages of readable, indexed
+documents. The search endpoint lists them as results; answering numbers them as sources."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ingestion.models import Chunk
+from ingestion.selectors import chunks_by_id
+from retrieval.services import SearchHit, search
+
+
+@dataclass(frozen=True)
+class Passage:
+    chunk_id: int
+    document_id: int
+    title: str
+    page: int
+    page_end: int
+    section: str
+    text: str
+    score: float  # fused (or reranker) score: comparable within one result list only
+    dense_score: float | None = None  # cosine similarity, when the dense side found it
+
+
+def search_passages(
+    *,
+    query: str,
+    k: int,
+    user,
+    document_ids: Iterable[int] | None = None,
+    spread: bool = True,
+) -> list[Passage]:
+    """The `k` best passages for `query` among what `user` may read (`user=None`: a trusted
+    in-process caller, unrestricted), optionally only in `document_ids`. `spread`: see
+    `retrieval.retriever.Retriever.search`."""
+    chunk_ids = None
+    if document_ids is not None:
+        chunk_ids = Chunk.objects.filter(document_id__in=list(document_ids)).values_list(
+            "id", flat=True
+        )
+    hits = search(query=query, k=k, chunk_ids=chunk_ids, user=user, spread=spread)
+    return passages_of(hits)
+
+
+def passages_of(hits: Iterable[SearchHit]) -> list[Passage]:
+    """Hits as passages, in rank order; a chunk deleted or being re-ingested meanwhile is left
+    out."""
+    hits = list(hits)
+    chunks = chunks_by_id(hit.id for hit in hits)
+    passages = []
+    for hit in hits:
+        chunk = chunks.get(hit.id)
+        if chunk is None:
+            continue
+        passages.append(
+            Passage(
+                chunk_id=chunk.pk,
+                document_id=chunk.document_id,
+                title=chunk.document.title or chunk.document.file.name,
+                page=chunk.page,
+                page_end=chunk.page_end,
+                section=chunk.section or "",
+                text=chunk.text,
+                score=hit.score,
+                dense_score=hit.dense_score,
+            )
+        )
+    return passages

@@ -1,1 +1,0 @@
-"""Retrieval evaluation on the shared question sets (see `manage.py evaluate`)."""
