@@ -22,6 +22,15 @@ INGEST_TIMEOUT_MS = 15 * 60_000  # ~150 passages through the bundled embedder on
 ANSWER_TIMEOUT_MS = 10 * 60_000
 
 
+RECORD_STREAMED_TEXT = """
+window.streamedText = "";
+new MutationObserver(() => {
+  const body = document.querySelector(".answer.streaming .body.streamed");
+  if (body && body.textContent) window.streamedText = body.textContent;
+}).observe(document.getElementById("turns"), {childList: true, subtree: true, characterData: true});
+"""
+
+
 def navigate(page, link: str) -> None:
     """Follow a link and wait for the page's load event: the page's script (deferred) has run by
     then, so what the test types next goes to the script's handlers, not a bare form."""
@@ -65,18 +74,26 @@ def test_upload_ask_cite_feedback_stop_and_chinese(
 
     # --- Chat: the answer streams in, then renders with citation chips ------------------------
     navigate(page, ".topnav >> text=Chat")
+    # The stream shows each sentence once its citations are checked, so a one-sentence answer is
+    # on screen only briefly before the stored answer replaces it: record what it showed.
+    page.evaluate(RECORD_STREAMED_TEXT)
     page.fill("#question", QUESTION)
     page.keyboard.press("Enter")
     page.wait_for_selector("#stop:visible")
     page.wait_for_selector(
-        ".answer.streaming .body.streamed:not(:empty)", timeout=ANSWER_TIMEOUT_MS
+        ".answer.streaming .status:has-text('Writing the answer')", timeout=ANSWER_TIMEOUT_MS
     )
-    streamed = page.locator(".answer.streaming .body.streamed").inner_text()
     screenshot(page, "answer-streaming")
     answer = page.locator(".answer[data-message]").last
     answer.wait_for(timeout=ANSWER_TIMEOUT_MS)
     screenshot(page, "answer-done")
+    streamed = page.evaluate("window.streamedText")
     assert streamed.strip(), "no text was shown while the answer was written"
+    # What was streamed is the final answer, citation numbers included.
+    assert (
+        streamed.strip()
+        == Message.objects.get(pk=int(answer.get_attribute("data-message"))).content
+    )
     assert "refused" not in answer.get_attribute("class"), answer.inner_text()
     assert "/media" in answer.locator(".body").inner_text()
     assert re.search(r"/c/\d+/$", page.url), page.url  # the new conversation has its address
