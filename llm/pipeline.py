@@ -92,13 +92,19 @@ class AnswerPipeline:
     """One question's way through the steps; each step records its time and token counts."""
 
     def __init__(
-        self, question: str, *, history: list[Message], top_k: int, retrieve: Retrieve, llm
+        self,
+        question: str,
+        *,
+        history: list[Message],
+        top_k: int,
+        retrieve: Retrieve,
+        llm: LLMBackend,
     ) -> None:
         self.question = question
         self.history = history
         self.top_k = top_k
         self.retrieve_passages = retrieve
-        self.llm: LLMBackend = llm
+        self.llm = llm
         self.standalone = question
         self.candidates: list[Citation] = []  # what retrieval found, best first
         self.sources: list[Citation] = []  # what the prompt holds, numbered as cited
@@ -199,7 +205,6 @@ class AnswerPipeline:
         self.timings.prompt_s = (first_token or ended) - started
         self.timings.generate_s = ended - (first_token or ended)
         self.usage.completion_tokens += self.llm.count_tokens("".join(pieces))
-        self._lap_mark = ended
         return shown.sentences
 
     def verdict(self, shown: list[CheckedSentence]) -> Answer:
