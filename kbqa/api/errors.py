@@ -1,4 +1,5 @@
-"""One error body for every API failure: `{"error": {"code", "message", "fields"}}`.
+"""The REST API's exception handler: every failure answers the site's one error body
+(`kbqa.errors.error_body`): `{"error": {"code", "message", "fields"}}`.
 
 `code` is stable and machine-readable (`invalid`, `not_authenticated`, `authentication_failed`,
 `permission_denied`, `not_found`, `method_not_allowed`, `unsupported_media_type`, `parse_error`,
@@ -11,11 +12,15 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from kbqa.errors import bad_request_message, error_body
+
+__all__ = ["Conflict", "error_body", "exception_handler"]
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +29,6 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
     default_detail = "The request conflicts with the current state."
-
-
-def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
-    error = {"code": code, "message": message}
-    if fields:
-        error["fields"] = fields
-    return {"error": error, **extra}
 
 
 def _first_message(detail) -> str:
@@ -48,6 +46,10 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, SuspiciousOperation | BadRequest):  # Django's request limits, mostly
+        return Response(
+            error_body("bad_request", bad_request_message(exc)), status=status.HTTP_400_BAD_REQUEST
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled API error", exc_info=exc)
