@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so its 400s get the headers above and its messages the request's language.
+    "kbqa.middleware.RefuseNulMiddleware",
 ]
 
 ROOT_URLCONF = "kbqa.urls"
