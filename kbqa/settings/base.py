@@ -61,6 +61,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # gunicorn serves no static files: WhiteNoise does, from STATIC_ROOT (collectstatic, the
+    # production image) or, with WHITENOISE_USE_FINDERS (local settings), the apps' own folders.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The UI language follows the browser (Accept-Language) unless the user picked one.
     "django.middleware.locale.LocaleMiddleware",
