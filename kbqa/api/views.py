@@ -50,7 +50,7 @@ from kbqa.api.serializers import (
 )
 from kbqa.api.streaming import EventStreamRenderer, answer_events, answer_payload
 from kbqa.api.throttling import AskRateThrottle, ClientRateThrottle
-from kbqa.api.tokens import TokenError, token_create, token_revoke
+from kbqa.api.tokens import TokenError, TokenInUse, token_create, token_revoke
 from kbqa.audit import audit
 from kbqa.chat.models import Conversation, Message
 from kbqa.chat.selectors import conversation_of, conversations_of, messages_visible
@@ -521,4 +521,7 @@ class TokenDetailView(generics.RetrieveDestroyAPIView):
         return ApiToken.objects.filter(user=self.request.user)
 
     def perform_destroy(self, instance: ApiToken) -> None:
-        token_revoke(token=instance, by=self.request.user)
+        try:
+            token_revoke(token=instance, by=self.request.user, via=self.request.auth)
+        except TokenInUse as exc:
+            raise Conflict(str(exc)) from None
