@@ -1,7 +1,6 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from kbqa.api import views
+from kbqa.api import docs, views
 
 app_name = "api"
 
@@ -34,7 +33,7 @@ urlpatterns = [
     ),
     path("tokens/", views.TokenListCreateView.as_view(), name="tokens"),
     path("tokens/<int:pk>/", views.TokenDetailView.as_view(), name="token-detail"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("schema/", docs.SchemaView.as_view(), name="schema"),
+    path("docs/", docs.swagger, name="docs"),
+    path("redoc/", docs.redoc, name="redoc"),
 ]

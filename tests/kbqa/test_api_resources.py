@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from rest_framework.test import APIClient
 
 from ingestion.models import Collection, Document
 from kbqa.chat.models import Conversation, Message
@@ -144,7 +146,7 @@ def test_feedback_on_an_answer(django_user_model):
 
 
 @pytest.mark.django_db
-def test_schema_and_docs_page(admin_api):
+def test_schema_and_docs_page(admin_api, admin_user):
     schema = admin_api.get("/api/v1/schema/", {"format": "json"})
     assert schema.status_code == 200
     paths = schema.json()["paths"]
@@ -161,6 +163,25 @@ def test_schema_and_docs_page(admin_api):
         "/v1/chat/completions",
     ):
         assert path in paths, path
-    docs = admin_api.get("/api/v1/docs/")
+    browser = Client()
+    browser.force_login(admin_user)
+    docs = browser.get("/api/v1/docs/")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content
     assert b"cdn" not in docs.content.lower()  # assets are served locally (air-gapped)
+
+
+@pytest.mark.django_db
+def test_the_schema_and_its_pages_need_a_signed_in_user_or_a_token(admin_user, admin_api):
+    for params in ({}, {"format": "json"}):
+        refused = APIClient().get("/api/v1/schema/", params)
+        assert refused.status_code == 401 and refused["Content-Type"] == "application/json"
+        assert refused.json()["error"]["code"] == "not_authenticated"
+    assert admin_api.get("/api/v1/schema/").content.startswith(b"openapi:")  # YAML, by token
+    browser = Client()
+    browser.force_login(admin_user)
+    assert "paths" in browser.get("/api/v1/schema/", {"format": "json"}).json()
+    for page in ("/api/v1/docs/", "/api/v1/redoc/"):
+        anonymous = Client().get(page)
+        assert anonymous.status_code == 302
+        assert anonymous["Location"] == f"/accounts/login/?next={page}"
+        assert browser.get(page).status_code == 200
