@@ -7,7 +7,8 @@ one shape whatever answered. `code` is stable and machine-readable; `message` is
 
 The handlers answer JSON where a program is asking (paths under /api/ and /v1/, or a request that
 prefers `application/json`) and a small HTML page otherwise; unlike Django's defaults they never
-list URL patterns or settings.
+list URL patterns or settings. Under /v1/, the OpenAI-compatible facade, the body takes OpenAI's
+shape (`{"error": {"message", "type", "code", "param"}}`), which OpenAI's SDKs read.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from django.views.decorators.csrf import requires_csrf_token
 logger = logging.getLogger(__name__)
 
 JSON_PATHS = ("/api/", "/v1/")
+OPENAI_PATH = "/v1/"
+OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
 
 
 def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
@@ -41,6 +44,25 @@ def error_response(
     return JsonResponse(error_body(code, message, fields, **extra), status=status)
 
 
+def openai_error_body(status: int, error: dict) -> dict:
+    """OpenAI's error shape for the `error` of an error body."""
+    kind = OPENAI_TYPES.get(status, "invalid_request_error" if status < 500 else "server_error")
+    param = next(iter(error.get("fields", {})), None)
+    return {
+        "error": {"message": error["message"], "type": kind, "code": error["code"], "param": param}
+    }
+
+
+def request_error_response(
+    request: HttpRequest, code: str, message: str, status: int, fields: dict | None = None
+) -> JsonResponse:
+    """The error body in the shape the caller reads: OpenAI's under /v1/, else the site's."""
+    if request.path_info.startswith(OPENAI_PATH):
+        error = error_body(code, message, fields)["error"]
+        return JsonResponse(openai_error_body(status, error), status=status)
+    return error_response(code, message, status, fields)
+
+
 def wants_json(request: HttpRequest) -> bool:
     if request.path_info.startswith(JSON_PATHS):
         return True
@@ -51,7 +73,7 @@ def _page_or_json(
     request: HttpRequest, code: str, title: str, message: str, status: int
 ) -> HttpResponse:
     if wants_json(request):
-        return error_response(code, message, status)
+        return request_error_response(request, code, message, status)
     context = {"status": status, "title": title, "message": message}
     return render(request, "error.html", context, status=status)
 
@@ -79,7 +101,8 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: the error body for scripts; Django's explanatory page for browsers."""
     if wants_json(request):
-        return error_response("permission_denied", _("CSRF check failed: %s") % reason, 403)
+        message = _("CSRF check failed: %s") % reason
+        return request_error_response(request, "permission_denied", message, 403)
     return csrf.csrf_failure(request, reason)
 
 
@@ -94,6 +117,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     context processor) must not break its error page too."""
     message = _("Something went wrong on our side; please try again.")
     if wants_json(request):
-        return error_response("server_error", message, 500)
+        return request_error_response(request, "server_error", message, 500)
     context = {"status": 500, "title": _("Server error"), "message": message}
     return HttpResponse(get_template("error.html").render(context), status=500)

@@ -23,7 +23,7 @@ from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 
-from kbqa.errors import error_response
+from kbqa.errors import request_error_response
 
 NUL = "\x00"
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -51,12 +51,14 @@ class RefuseNulMiddleware:
             fields = {name: [message] for name, message in _nul_fields(request)}
         except MultiPartParserError as exc:
             # What REST framework would answer later, had the body been left to it.
-            return error_response("parse_error", f"Multipart form parse error - {exc}", 400)
+            message = f"Multipart form parse error - {exc}"
+            return request_error_response(request, "parse_error", message, 400)
         except RecursionError:  # json.loads: REST framework's parser would fail the same way
-            return error_response("parse_error", _("JSON parse error - nested too deeply."), 400)
+            message = _("JSON parse error - nested too deeply.")
+            return request_error_response(request, "parse_error", message, 400)
         if fields:
             name, (message,) = next(iter(fields.items()))
-            return error_response("invalid", f"{name}: {message}", 400, fields)
+            return request_error_response(request, "invalid", f"{name}: {message}", 400, fields)
         return self.get_response(request)
 
 

@@ -39,8 +39,10 @@ def _page(response, status: int, title: str) -> str:
 @pytest.mark.django_db
 def test_unknown_addresses_answer_404_json_for_programs_and_a_page_for_browsers():
     client = Client()
-    for url in ("/api/v1/nope/", "/v1/nope", "/api/v2/"):
+    for url in ("/api/v1/nope/", "/api/v2/"):
         _error(client.get(url), 404, "not_found")
+    # Under /v1/ (the OpenAI-compatible facade) in OpenAI's shape, which its SDKs read.
+    assert _error(client.get("/v1/nope"), 404, "not_found")["type"] == "invalid_request_error"
     _error(client.get("/nope/", headers={"Accept": "application/json"}), 404, "not_found")
     browser = client.get("/nope/", headers={"Accept": "text/html,application/xhtml+xml,*/*"})
     html = _page(browser, 404, "Not found")
