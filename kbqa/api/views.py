@@ -7,12 +7,9 @@ read is a 404, exactly like one that does not exist.
 
 from __future__ import annotations
 
-import datetime
-
 from django.db.models import Count
 from django.db.models.deletion import ProtectedError
 from django.http import StreamingHttpResponse
-from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
@@ -29,6 +26,7 @@ from ingestion.selectors import chunks_by_id
 from ingestion.services import document_delete, document_enqueue
 from ingestion.uploads import documents_upload, is_archive
 from kbqa.api.errors import Conflict, error_body
+from kbqa.api.filters import CollectionFilter, DocumentFilter
 from kbqa.api.models import ApiToken
 from kbqa.api.permissions import ModelPermission, TokenScope
 from kbqa.api.serializers import (
@@ -77,6 +75,7 @@ class AskView(APIView):
     with `error` set and the retrieved `sources`, never a 5xx."""
 
     throttle_classes = [ClientRateThrottle, AskRateThrottle]
+    error_statuses = {"POST": (404,)}  # no such conversation_id
 
     @extend_schema(request=AskSerializer, responses=AnswerSerializer)
     def post(self, request):
@@ -89,6 +88,7 @@ class AskStreamView(APIView):
     of the answer, then `done` with the JSON `POST /ask/` returns (or `error`)."""
 
     throttle_classes = [ClientRateThrottle, AskRateThrottle]
+    error_statuses = {"POST": (404,)}  # no such conversation_id
     renderer_classes = [JSONRenderer, EventStreamRenderer]
 
     @extend_schema(
@@ -148,28 +148,6 @@ class SearchView(APIView):
 # --- documents -----------------------------------------------------------------------------------
 
 
-class UTCDateTimeFilter(filters.IsoDateTimeFilter):
-    """Compares in UTC: Python accepts UTC offsets up to ±23:59, PostgreSQL only up to ±15:59."""
-
-    def filter(self, qs, value):
-        if value is not None:
-            try:
-                value = value.astimezone(datetime.UTC)
-            except OverflowError:
-                raise ValidationError({"created": ["Date out of range."]}) from None
-        return super().filter(qs, value)
-
-
-class DocumentFilter(filters.FilterSet):
-    title = filters.CharFilter(lookup_expr="icontains", help_text="part of the title")
-    created_after = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
-
-    class Meta:
-        model = Document
-        fields = ["status", "collection", "title", "created_after", "created_before"]
-
-
 def _documents(user):
     return (
         readable_documents(user)
@@ -211,6 +189,7 @@ class DocumentListCreateView(generics.ListAPIView):
     serializer_class = DocumentSerializer
     filterset_class = DocumentFilter
     parser_classes = [MultiPartParser, FormParser]
+    error_statuses = {"POST": (409,)}
 
     def get_queryset(self):
         return _documents(self.request.user)
@@ -320,6 +299,7 @@ class DocumentReindexView(APIView):
     permission_classes = PERMISSIONS
     required_scope = MANAGE
     write_permissions = {"POST": "ingestion.change_document"}
+    error_statuses = {"POST": (409,)}
 
     @extend_schema(request=None, responses={202: DocumentSerializer})
     def post(self, request, pk: int):
@@ -358,7 +338,7 @@ class CollectionListCreateView(generics.ListCreateAPIView):
     required_scope = {"GET": ASK, "HEAD": ASK, "OPTIONS": ASK, "POST": MANAGE}
     write_permissions = {"POST": "ingestion.add_collection"}
     serializer_class = CollectionSerializer
-    filterset_fields = ["everyone"]
+    filterset_class = CollectionFilter
 
     def get_queryset(self):
         return _collections(self.request.user)
@@ -385,6 +365,7 @@ class CollectionDetailView(generics.RetrieveUpdateDestroyAPIView):
         "DELETE": "ingestion.delete_collection",
     }
     serializer_class = CollectionSerializer
+    error_statuses = {"DELETE": (409,)}
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
@@ -516,6 +497,7 @@ class TokenDetailView(generics.RetrieveDestroyAPIView):
     """GET one of the caller's tokens; DELETE revokes it (it stops working at once)."""
 
     serializer_class = ApiTokenSerializer
+    error_statuses = {"DELETE": (409,)}
 
     def get_queryset(self):
         return ApiToken.objects.filter(user=self.request.user)

@@ -154,7 +154,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["kbqa.api.throttling.ClientRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "kbqa.api.pagination.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "kbqa.api.schema.AutoSchema",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "kbqa.api.negotiation.ContentNegotiation",
     "EXCEPTION_HANDLER": "kbqa.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -183,6 +184,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The schema and its pages are for signed-in users and tokens, like the API they describe.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "kbqa.api.schema.close_response_objects",
+    ],
 }
 
 # Cache: API throttling counters. Redis when REDIS_URL is set, so every web process counts
