@@ -13,8 +13,6 @@ shape (`{"error": {"message", "type", "code", "param"}}`), which OpenAI's SDKs r
 
 from __future__ import annotations
 
-import logging
-
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -22,8 +20,6 @@ from django.template.loader import get_template
 from django.utils.translation import gettext as _
 from django.views import csrf
 from django.views.decorators.csrf import requires_csrf_token
-
-logger = logging.getLogger(__name__)
 
 JSON_PATHS = ("/api/", "/v1/")
 OPENAI_PATH = "/v1/"

@@ -2,8 +2,8 @@
 
 PostgreSQL text cannot hold NUL (U+0000): a NUL that reaches a query or a row is a 500 there
 (and a silently different value on SQLite). No text a person writes contains one, so a request
-carrying one anywhere a view reads text from is refused with 400 and the site's error body,
-naming the field: query strings, cookies, form fields (any method), multipart field names and
+carrying one anywhere a view reads text from is refused with 400 and the error body naming
+the field: query strings, cookies, form fields (any method), multipart field names and
 file names, and JSON bodies at any depth, keys included.
 
 File names need care: Django's multipart parser drops non-printable characters from them, so
@@ -77,8 +77,9 @@ def _nul_fields(request: HttpRequest) -> Iterator[tuple[str, str]]:
             elif any(NUL in upload.name for upload in uploads):
                 yield name, _("File names may not contain NUL characters.")
         if files is not request.FILES:  # parsed here for a PUT or PATCH: not the request's own
-            for upload in files.values():
-                upload.close()
+            for _name, uploads in files.lists():
+                for upload in uploads:
+                    upload.close()
     elif request.body:
         # Any other body is checked as JSON whatever its declared type (some views read JSON
         # without looking at it); a body that is not JSON is left for the view to refuse.

@@ -1,5 +1,7 @@
 """List filters that refuse what they cannot read (400 naming the parameter) instead of ignoring
-it: a client that misspells a value must not get the unfiltered list as if it had matched."""
+it: a client that misspells a value, or whose value got lost on the way (`?created_after=`), must
+not get the unfiltered list as if it had matched. django-filter's defaults suit HTML forms, which
+send every input, filled or not; the API's parameters are typed by its schema."""
 
 from __future__ import annotations
 
@@ -14,15 +16,30 @@ from rest_framework.exceptions import ValidationError
 from ingestion.models import Collection, Document
 
 
+class NoEmptyValuesForm(forms.Form):
+    """A parameter given empty is refused; django-filter reads it as no filter."""
+
+    def clean(self):
+        for name in self.fields:
+            if self.data.get(name) == "":
+                self.add_error(name, _("Give a value, or leave the parameter out."))
+        return super().clean()
+
+
+class StrictFilterSet(filters.FilterSet):
+    class Meta:
+        form = NoEmptyValuesForm
+
+
 class StrictBooleanField(forms.Field):
     """`true`/`false` or `1`/`0`, as the schema says; django-filter's own boolean field treats
-    anything else (`yes`, `2`, an empty value) as no filter at all."""
+    anything else (`yes`, `2`) as no filter at all."""
 
     VALUES = {"true": True, "1": True, "false": False, "0": False}
     default_error_messages = {"invalid": _("Use true or false (or 1 or 0).")}
 
     def to_python(self, value):
-        if value is None:  # the parameter is absent
+        if value in (None, ""):  # absent (an empty value is the form's to refuse)
             return None
         if value not in self.VALUES:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
@@ -47,19 +64,19 @@ class UTCDateTimeFilter(filters.IsoDateTimeFilter):
         return super().filter(qs, value)
 
 
-class DocumentFilter(filters.FilterSet):
+class DocumentFilter(StrictFilterSet):
     title = filters.CharFilter(lookup_expr="icontains", help_text="part of the title")
     created_after = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
-    class Meta:
+    class Meta(StrictFilterSet.Meta):
         model = Document
         fields = ["status", "collection", "title", "created_after", "created_before"]
 
 
-class CollectionFilter(filters.FilterSet):
+class CollectionFilter(StrictFilterSet):
     everyone = StrictBooleanFilter(help_text="readable by every signed-in user")
 
-    class Meta:
+    class Meta(StrictFilterSet.Meta):
         model = Collection
         fields = ["everyone"]

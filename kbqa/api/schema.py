@@ -2,10 +2,10 @@
 response bodies may hold nothing the schema does not name.
 
 - `AutoSchema` adds the error answers (the `Error` component, the site's one error body) to each
-  operation: 400, 401 and 429 everywhere; 403 for writes (scopes, permissions, CSRF); 404 for
-  operations on one object and for paginated lists (a page past the end); and whatever a view
-  declares in `error_statuses` ({method: (status, ...)}: 409 conflicts, a 404 for an object named
-  in the body).
+  operation: 400, 401, 406 and 429 everywhere; 403 for writes (scopes, permissions, CSRF); 415
+  for bodies; 404 for operations on one object and for paginated lists (a page past the end);
+  and whatever a view declares in `error_statuses` ({method: (status, ...)}: 409 conflicts, a
+  404 for an object named in the body).
 - `close_response_objects` (a post-processing hook) sets `additionalProperties: false` on every
   object schema a response uses, so a field the server sends but the schema lacks fails
   schemathesis' response_schema_conformance check instead of drifting unnoticed. Request schemas
@@ -20,6 +20,8 @@ from drf_spectacular import openapi
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 
+from kbqa.errors import OPENAI_PATH
+
 ERROR_SCHEMA = {
     "type": "object",
     "description": 'The error body of every failure: `{"error": {"code", "message", "fields"}}`.',
@@ -31,7 +33,7 @@ ERROR_SCHEMA = {
                     "type": "string",
                     "description": "stable and machine-readable: `invalid`, `parse_error`, "
                     "`bad_request`, `not_authenticated`, `authentication_failed`, "
-                    "`permission_denied`, `not_found`, `method_not_allowed`, "
+                    "`permission_denied`, `not_found`, `method_not_allowed`, `not_acceptable`, "
                     "`unsupported_media_type`, `conflict`, `duplicate`, `throttled`, "
                     "`server_error`",
                 },
@@ -54,7 +56,7 @@ ERROR_SCHEMA = {
     "required": ["error"],
 }
 
-# The OpenAI-compatible facade (kbqa.api.openai_compat, under /v1/) answers in OpenAI's shape.
+# The OpenAI-compatible facade (under OPENAI_PATH, /v1/) answers in OpenAI's shape.
 OPENAI_ERROR_SCHEMA = {
     "type": "object",
     "description": "OpenAI's error body, which OpenAI's SDKs read.",
@@ -78,7 +80,9 @@ DESCRIPTIONS = {
     401: "No credentials (`not_authenticated`), or a bad token (`authentication_failed`).",
     403: "Outside the token's scope or the user's permissions, or a failed CSRF check.",
     404: "No such object among those the caller may read, or no such page of a list.",
+    406: "The Accept header asks for a format this address does not answer in.",
     409: "The current state does not allow it (`conflict`), or the upload is a `duplicate`.",
+    415: "The body's Content-Type is not one this operation reads.",
     429: "Too many requests (`throttled`): retry after `Retry-After` seconds.",
 }
 
@@ -88,7 +92,7 @@ class AutoSchema(openapi.AutoSchema):
         responses = super()._get_response_bodies(direction)
         name, schema = (
             ("OpenAIError", OPENAI_ERROR_SCHEMA)
-            if self.path.startswith("/v1/")
+            if self.path.startswith(OPENAI_PATH)
             else ("Error", ERROR_SCHEMA)
         )
         component = ResolvedComponent(
@@ -114,6 +118,9 @@ class AutoSchema(openapi.AutoSchema):
             statuses.add(404)
         if self.view.get_throttles():
             statuses.add(429)
+        statuses.add(406)  # content negotiation, on every operation
+        if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer():
+            statuses.add(415)
         return sorted(statuses)
 
 

@@ -209,6 +209,11 @@ def test_list_parameters_are_refused_when_unreadable_not_ignored(admin_api):
         refused({"everyone": value}, "everyone")
     for value in ("null", "0", "-1", "1.5", "", "abc", "٣"):
         refused({"page_size": value}, "page_size")
+    # Empty values are refused, not read as "no filter" (found by bin/fuzz).
+    for parameter in ("title", "status", "collection", "created_after"):
+        response = admin_api.get("/api/v1/documents/", {parameter: ""})
+        assert response.status_code == 400
+        assert list(response.json()["error"]["fields"]) == [parameter]
     for value in ("xml", ""):
         refused({"format": value}, "format")
     # Above the maximum, page_size is cut to it (as documented), however long the number.
