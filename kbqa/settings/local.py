@@ -1,7 +1,8 @@
 """Embedded default for one machine (bin/start): SQLite, local index, file-system Celery broker.
 
-Safe as it starts: DEBUG is off unless DJANGO_DEBUG turns it on (`KBQA_DEV=1 bin/start` does,
-for development), and the secret key is this instance's own, never a public placeholder.
+Safe as it starts: DEBUG stays off, as in the base settings, unless DJANGO_DEBUG turns it on
+(`KBQA_DEV=1 bin/start` does, for development), and the secret key is this instance's own,
+never a public placeholder.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from django.core.management.utils import get_random_secret_key
 
 from kbqa.settings.base import *  # noqa: F403
 from kbqa.settings.base import DATA_DIR
-from kbqa.settings.env import env_bool, env_str
-
-DEBUG = env_bool("DJANGO_DEBUG", False)
+from kbqa.settings.env import env_str
 
 
 def instance_secret_key(path: Path) -> str:
