@@ -135,3 +135,14 @@ def test_chat_and_console_endpoints_and_cookies(admin_user):
     _refused(browser.get("/console/documents/", {"q": "\x00"}), "q")
     browser.cookies["sessionid"] = "x\x00" * 20
     _refused(browser.get("/"), "cookie sessionid")
+
+
+@pytest.mark.django_db
+def test_bodies_it_cannot_read_are_a_parse_error_not_a_server_error(admin_api):
+    deep = "[" * 100_000 + "]" * 100_000  # deeper than any JSON parser recurses
+    response = admin_api.post("/api/v1/search/", deep, content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "parse_error"
+    broken = admin_api.generic(
+        "POST", "/api/v1/documents/", b"no parts", content_type="multipart/form-data; boundary="
+    )
+    assert broken.status_code == 400 and broken.json()["error"]["code"] == "parse_error"
