@@ -22,7 +22,12 @@ ARG PIP_EXTRA_INDEX_URL=""
 RUN pip install --no-cache-dir -r requirements.txt -r requirements-llm.txt
 
 COPY . .
-RUN DJANGO_SETTINGS_MODULE=kbqa.settings.local python manage.py collectstatic --noinput
+# A throw-away key for this build step only: the local settings would otherwise generate the
+# instance's key into the image. Production settings take theirs from the environment.
+RUN DJANGO_SECRET_KEY=collectstatic-only DJANGO_SETTINGS_MODULE=kbqa.settings.local \
+    python manage.py collectstatic --noinput
 
+# gunicorn as bin/start runs it (kbqa/gunicorn.conf.py: KBQA_WEB_WORKERS, KBQA_WEB_THREADS, ...).
+ENV KBQA_BIND=0.0.0.0:8000
 EXPOSE 8000
-CMD ["gunicorn", "kbqa.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--timeout", "180"]
+CMD ["gunicorn", "--config", "kbqa/gunicorn.conf.py"]

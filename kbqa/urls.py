@@ -16,3 +16,9 @@ urlpatterns = [
     path("v1/chat/completions", openai_compat.ChatCompletionsView.as_view(), name="openai-chat"),
     path("v1/models", openai_compat.ModelsView.as_view(), name="openai-models"),
 ]
+
+# JSON error bodies for the API and the facade (and requests that ask for JSON), a page otherwise.
+handler400 = "kbqa.errors.bad_request"
+handler403 = "kbqa.errors.permission_denied"
+handler404 = "kbqa.errors.page_not_found"
+handler500 = "kbqa.errors.server_error"

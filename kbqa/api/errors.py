@@ -1,4 +1,5 @@
-"""One error body for every API failure: `{"error": {"code", "message", "fields"}}`.
+"""The REST API's exception handler: every failure answers the site's one error body
+(`kbqa.errors.error_body`): `{"error": {"code", "message", "fields"}}`.
 
 `code` is stable and machine-readable (`invalid`, `not_authenticated`, `authentication_failed`,
 `permission_denied`, `not_found`, `method_not_allowed`, `unsupported_media_type`, `parse_error`,
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -21,7 +22,9 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from ingestion.errors import Conflict as StateConflict
-from kbqa.errors import error_body
+from kbqa.errors import bad_request_message, error_body
+
+__all__ = ["Conflict", "error_body", "exception_handler"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +67,10 @@ def exception_handler(exc, context):
         wait = exc.wait
         exc = exceptions.Throttled(detail=_throttled_message(wait))
         exc.wait = wait  # DRF's handler sends it as Retry-After
+    elif isinstance(exc, SuspiciousOperation | BadRequest):  # Django's request limits, mostly
+        return Response(
+            error_body("bad_request", bad_request_message(exc)), status=status.HTTP_400_BAD_REQUEST
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled API error", exc_info=exc)

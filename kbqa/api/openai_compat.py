@@ -32,6 +32,7 @@ from kbqa.api.errors import exception_handler as api_exception_handler
 from kbqa.api.serializers import AnswerSerializer
 from kbqa.api.streaming import EventStreamRenderer
 from kbqa.api.throttling import AskRateThrottle, ClientRateThrottle
+from kbqa.errors import openai_error_body
 from llm.answer import Answer
 from llm.events import Run
 from llm.pipeline import answer_stream
@@ -98,21 +99,7 @@ def _text(content) -> str:
 def _openai_errors(exc, context):
     """OpenAI's error shape: {"error": {"message", "type", "code", "param"}}."""
     response = api_exception_handler(exc, context)
-    error = response.data["error"]
-    kind = "invalid_request_error" if response.status_code < 500 else "server_error"
-    if response.status_code in (401, 403):
-        kind = "authentication_error" if response.status_code == 401 else "permission_error"
-    elif response.status_code == 429:
-        kind = "rate_limit_error"
-    param = next(iter(error.get("fields", {})), None)
-    response.data = {
-        "error": {
-            "message": error["message"],
-            "type": kind,
-            "code": error["code"],
-            "param": param,
-        }
-    }
+    response.data = openai_error_body(response.status_code, response.data["error"])
     return response
 
 

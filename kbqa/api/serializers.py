@@ -42,7 +42,7 @@ class ClosestDocumentSerializer(serializers.Serializer):
     document_id = serializers.IntegerField()
     title = serializers.CharField()
     page = serializers.IntegerField()
-    chunk_id = serializers.IntegerField(help_text="the document's closest passage")
+    chunk_id = serializers.IntegerField(help_text="the closest passage, for a source viewer")
     score = serializers.FloatField()
 
 
@@ -165,8 +165,8 @@ class SearchSerializer(serializers.Serializer):
     document_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
         required=False,
-        allow_empty=False,
         max_length=1000,
+        help_text="only these documents' passages (an empty list: none, so no results)",
     )
 
 
@@ -194,7 +194,7 @@ class DocumentUploadSerializer(serializers.Serializer):
     `collection` (an id) is where they go, the default collection when absent."""
 
     file = serializers.ListField(
-        child=serializers.FileField(allow_empty_file=True), allow_empty=False
+        child=serializers.FileField(allow_empty_file=True), allow_empty=False, min_length=1
     )  # an empty file is refused by the upload service, per file, with the rest going ahead
     title = serializers.CharField(max_length=500, required=False, allow_blank=True)
     collection = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)

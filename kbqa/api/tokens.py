@@ -19,6 +19,10 @@ class TokenError(ValueError):
     pass
 
 
+class TokenInUse(TokenError):
+    """The change would cut off the very request asking for it."""
+
+
 def token_create(
     *,
     user: AbstractBaseUser,
@@ -66,7 +70,15 @@ def token_authenticate(key: str) -> ApiToken | None:
     return token
 
 
-def token_revoke(*, token: ApiToken, by: AbstractBaseUser) -> ApiToken:
+def token_revoke(*, token: ApiToken, by: AbstractBaseUser, via: ApiToken | None = None) -> ApiToken:
+    """Revoke `token` for `by`, who acts through the token `via` (None: a signed-in session, the
+    admin, the shell). A token never revokes itself: a script would end its own access by a
+    slip, with nothing left to undo it from."""
+    if via is not None and via.pk == token.pk:
+        raise TokenInUse(
+            "A token cannot revoke itself; revoke it from a signed-in session or with another "
+            "token."
+        )
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])

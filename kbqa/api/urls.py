@@ -1,6 +1,6 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from kbqa.api import docs
 from kbqa.api.views import ask, collections, conversations, documents, tokens
 
 app_name = "api"
@@ -40,7 +40,7 @@ urlpatterns = [
     ),
     path("tokens/", tokens.TokenListCreateView.as_view(), name="tokens"),
     path("tokens/<int:pk>/", tokens.TokenDetailView.as_view(), name="token-detail"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("schema/", docs.SchemaView.as_view(), name="schema"),
+    path("docs/", docs.swagger, name="docs"),
+    path("redoc/", docs.redoc, name="redoc"),
 ]

@@ -37,6 +37,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "kbqa.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -61,6 +62,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # gunicorn serves no static files: WhiteNoise does, from STATIC_ROOT (collectstatic, the
+    # production image) or, with WHITENOISE_USE_FINDERS (local settings), the apps' own folders.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The UI language follows the browser (Accept-Language) unless the user picked one.
     "django.middleware.locale.LocaleMiddleware",
@@ -69,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so its 400s get the headers above and its messages the request's language.
+    "kbqa.middleware.RefuseNulMiddleware",
 ]
 
 ROOT_URLCONF = "kbqa.urls"
@@ -149,7 +155,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["kbqa.api.throttling.ClientRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "kbqa.api.pagination.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "kbqa.api.schema.AutoSchema",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "kbqa.api.negotiation.ContentNegotiation",
     "EXCEPTION_HANDLER": "kbqa.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -176,6 +183,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema and its pages are for signed-in users and tokens, like the API they describe.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "kbqa.api.schema.close_response_objects",
+    ],
 }
 
 # Cache: API throttling counters. Redis when REDIS_URL is set, so every web process counts

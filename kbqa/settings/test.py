@@ -27,6 +27,7 @@ from kbqa.settings.base import *  # noqa: F403
 from kbqa.settings.base import DATA_DIR, DATABASES
 
 DEBUG = False
+STATIC_ROOT = None  # never collected here: WhiteNoise has no folder to serve (nor to warn about)
 # User ids repeat across tests (rolled-back transactions): only the throttling tests set limits.
 KBQA_API_RATES = {"api": "100000/min", "ask": "100000/min"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

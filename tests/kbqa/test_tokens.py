@@ -7,10 +7,12 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from kbqa.api.models import ApiToken, token_hash
+from kbqa.api.tokens import token_create
 from tests.conftest import api_client
 
 
@@ -107,3 +109,32 @@ def test_the_throttle_counts_in_redis_when_redis_url_is_set(settings):
 
     keys = redis.Redis.from_url(settings.REDIS_URL).keys("*kbqa-test-probe")
     assert keys and all(settings.CACHES["default"]["KEY_PREFIX"].encode() in k for k in keys)
+
+
+@pytest.mark.django_db
+def test_a_token_cannot_revoke_itself_but_another_token_or_the_admin_can(admin_user):
+    token, key = token_create(user=admin_user, name="nightly import", scope="manage")
+    script, other = _bearer(key), api_client(admin_user)
+
+    refused = script.delete(f"/api/v1/tokens/{token.pk}/")
+    assert refused.status_code == 409
+    error = refused.json()["error"]
+    assert error["code"] == "conflict"
+    assert "signed-in session" in error["message"] and "another token" in error["message"]
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    assert script.get("/api/v1/tokens/").status_code == 200  # still working
+
+    assert other.delete(f"/api/v1/tokens/{token.pk}/").status_code == 204
+    assert script.get("/api/v1/tokens/").status_code == 401
+
+    # The admin's Revoke action (a session, no token) is unaffected.
+    second = ApiToken.objects.exclude(pk=token.pk).get()
+    admin = Client()
+    admin.force_login(admin_user)
+    response = admin.post(
+        "/admin/api/apitoken/", {"action": "revoke", "_selected_action": [second.pk]}
+    )
+    assert response.status_code == 302
+    second.refresh_from_db()
+    assert second.revoked_at is not None

@@ -42,6 +42,7 @@ class AskView(APIView):
     with `error` set and the retrieved `sources`, never a 5xx."""
 
     throttle_classes = [ClientRateThrottle, AskRateThrottle]
+    error_statuses = {"POST": (404,)}  # no such conversation_id
 
     @extend_schema(request=AskSerializer, responses=StoredAnswerSerializer)
     def post(self, request):
@@ -56,6 +57,7 @@ class AskStreamView(APIView):
     `POST /ask/` returns (or `error`)."""
 
     throttle_classes = [ClientRateThrottle, AskRateThrottle]
+    error_statuses = {"POST": (404,)}  # no such conversation_id
     renderer_classes = [JSONRenderer, EventStreamRenderer]
 
     @extend_schema(

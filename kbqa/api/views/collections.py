@@ -13,6 +13,7 @@ from ingestion.services.collections import (
     collection_delete,
     collection_update,
 )
+from kbqa.api.filters import CollectionFilter
 from kbqa.api.serializers import CollectionSerializer
 from kbqa.api.views.common import ASK, MANAGE, PERMISSIONS
 
@@ -41,7 +42,7 @@ class CollectionListCreateView(generics.ListCreateAPIView):
     required_scope = {"GET": ASK, "HEAD": ASK, "OPTIONS": ASK, "POST": MANAGE}
     write_permissions = {"POST": "ingestion.add_collection"}
     serializer_class = CollectionSerializer
-    filterset_fields = ["everyone"]
+    filterset_class = CollectionFilter
 
     def get_queryset(self):
         return _collections(self.request.user)
@@ -63,6 +64,7 @@ class CollectionDetailView(generics.RetrieveUpdateDestroyAPIView):
         "DELETE": "ingestion.delete_collection",
     }
     serializer_class = CollectionSerializer
+    error_statuses = {"DELETE": (409,)}
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_queryset(self):

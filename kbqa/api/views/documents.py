@@ -3,10 +3,7 @@ an ingestion service (permission check and audit record included)."""
 
 from __future__ import annotations
 
-import datetime
-
 from django.db.models import Count
-from django_filters import rest_framework as filters
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
@@ -18,6 +15,7 @@ from ingestion.access import readable_collections, readable_documents
 from ingestion.models import Collection, Document
 from ingestion.services.documents import document_delete, document_reindex, document_update
 from ingestion.services.uploads import Duplicate, UploadResult, documents_upload, is_archive
+from kbqa.api.filters import DocumentFilter
 from kbqa.api.serializers import (
     DocumentSerializer,
     DocumentUpdateSerializer,
@@ -26,28 +24,6 @@ from kbqa.api.serializers import (
 )
 from kbqa.api.views.common import ASK, MANAGE, PERMISSIONS
 from kbqa.errors import error_body
-
-
-class UTCDateTimeFilter(filters.IsoDateTimeFilter):
-    """Compares in UTC: Python accepts UTC offsets up to ±23:59, PostgreSQL only up to ±15:59."""
-
-    def filter(self, qs, value):
-        if value is not None:
-            try:
-                value = value.astimezone(datetime.UTC)
-            except OverflowError:
-                raise ValidationError({"created": ["Date out of range."]}) from None
-        return super().filter(qs, value)
-
-
-class DocumentFilter(filters.FilterSet):
-    title = filters.CharFilter(lookup_expr="icontains", help_text="part of the title")
-    created_after = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
-
-    class Meta:
-        model = Document
-        fields = ["status", "collection", "title", "created_after", "created_before"]
 
 
 def _documents(user):
@@ -95,6 +71,7 @@ class DocumentListCreateView(generics.ListAPIView):
     serializer_class = DocumentSerializer
     filterset_class = DocumentFilter
     parser_classes = [MultiPartParser, FormParser]
+    error_statuses = {"POST": (409,)}
 
     def get_queryset(self):
         return _documents(self.request.user)
@@ -213,6 +190,7 @@ class DocumentReindexView(APIView):
     permission_classes = PERMISSIONS
     required_scope = MANAGE
     write_permissions = {"POST": "ingestion.change_document"}
+    error_statuses = {"POST": (409,)}
 
     @extend_schema(request=None, responses={202: DocumentSerializer})
     def post(self, request, pk: int):

@@ -8,9 +8,10 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from kbqa.api.errors import Conflict
 from kbqa.api.models import ApiToken
 from kbqa.api.serializers import ApiTokenSerializer, NewApiTokenSerializer
-from kbqa.api.tokens import TokenError, token_create, token_revoke
+from kbqa.api.tokens import TokenError, TokenInUse, token_create, token_revoke
 
 
 class TokenListCreateView(generics.ListCreateAPIView):
@@ -49,9 +50,13 @@ class TokenDetailView(generics.RetrieveDestroyAPIView):
     """GET one of the caller's tokens; DELETE revokes it (it stops working at once)."""
 
     serializer_class = ApiTokenSerializer
+    error_statuses = {"DELETE": (409,)}
 
     def get_queryset(self):
         return ApiToken.objects.filter(user=self.request.user)
 
     def perform_destroy(self, instance: ApiToken) -> None:
-        token_revoke(token=instance, by=self.request.user)
+        try:
+            token_revoke(token=instance, by=self.request.user, via=self.request.auth)
+        except TokenInUse as exc:
+            raise Conflict(str(exc)) from None
