@@ -46,6 +46,11 @@ ERROR_SCHEMA = {
             },
             "required": ["code", "message"],
         },
+        "rejected": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/Rejected"},
+            "description": "an upload where every file was refused: each file and its reason",
+        },
         "document": {
             "allOf": [{"$ref": "#/components/schemas/Document"}],
             "nullable": True,

@@ -113,8 +113,9 @@ class DocumentListCreateView(generics.ListAPIView):
         if not (result.created or result.duplicates):
             reasons = [f"{r.name}: {r.reason}" for r in result.rejected]
             message = "Nothing was added: " + " ".join(reasons)
+            rejected = body["rejected"]
             return Response(
-                error_body("invalid", message, {"file": reasons}, **body),
+                error_body("invalid", message, {"file": reasons}, rejected=rejected),
                 status=status.HTTP_400_BAD_REQUEST,
             )
         return Response(body, status=status.HTTP_201_CREATED if result.created else 200)

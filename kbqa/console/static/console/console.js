@@ -172,9 +172,15 @@
           child.detail.textContent = format(strings.duplicate, { title: duplicate.document.title });
         }
         for (const rejected of body.rejected) failed(entry(rejected.file, origin), rejected.error);
-        if (!body.created.length && !body.duplicates.length) failed(item, reasonOf(body));
       } else if (status >= 400 && status < 500) {
-        failed(item, reasonOf(body)); // refused: the same file would be refused again
+        // Refused: the same file would be refused again. An archive lists each member's reason.
+        failed(item, body.rejected ? format(strings.archive_summary, {
+          created: 0, duplicates: 0, rejected: body.rejected.length,
+        }) : reasonOf(body));
+        const origin = format(strings.from_archive, { archive: file.name });
+        for (const rejected of body.rejected || []) {
+          failed(entry(rejected.file, origin), rejected.error);
+        }
       } else {
         failed(item, reasonOf(body), () => enqueue(file, item));
       }
