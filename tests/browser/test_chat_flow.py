@@ -22,6 +22,22 @@ INGEST_TIMEOUT_MS = 15 * 60_000  # ~150 passages through the bundled embedder on
 ANSWER_TIMEOUT_MS = 10 * 60_000
 
 
+def streamed_text(page, *, then_stop: bool = False) -> str:
+    """The text of the answer being written, once it shows some; checked every animation frame.
+    A fast model (the 0.5B on an idle machine: ~25 ms a token) shows it for well under a second
+    before the stored answer replaces it, and wait_for_selector, which polls every 500 ms after
+    its first second, can miss that. With `then_stop`, Stop is pressed in that same frame, before
+    the answer can finish."""
+    stop = "document.getElementById('stop').click();" if then_stop else ""
+    script = f"""() => {{
+        const body = document.querySelector(".answer.streaming .body.streamed:not(:empty)");
+        if (!body) return false;
+        {stop}
+        return body.textContent;
+    }}"""
+    return page.wait_for_function(script, polling="raf", timeout=ANSWER_TIMEOUT_MS).json_value()
+
+
 def navigate(page, link: str) -> None:
     """Follow a link and wait for the page's load event: the page's script (deferred) has run by
     then, so what the test types next goes to the script's handlers, not a bare form."""
@@ -68,10 +84,7 @@ def test_upload_ask_cite_feedback_stop_and_chinese(
     page.fill("#question", QUESTION)
     page.keyboard.press("Enter")
     page.wait_for_selector("#stop:visible")
-    page.wait_for_selector(
-        ".answer.streaming .body.streamed:not(:empty)", timeout=ANSWER_TIMEOUT_MS
-    )
-    streamed = page.locator(".answer.streaming .body.streamed").inner_text()
+    streamed = streamed_text(page)
     screenshot(page, "answer-streaming")
     answer = page.locator(".answer[data-message]").last
     answer.wait_for(timeout=ANSWER_TIMEOUT_MS)
@@ -126,10 +139,7 @@ def test_upload_ask_cite_feedback_stop_and_chinese(
     # --- Stop generation: the second answer is cut off, the page stays usable ------------------
     page.fill("#question", "What is /tmp used for?")
     page.keyboard.press("Enter")
-    page.wait_for_selector(
-        ".answer.streaming .body.streamed:not(:empty)", timeout=ANSWER_TIMEOUT_MS
-    )
-    page.click("#stop")
+    streamed_text(page, then_stop=True)
     page.wait_for_selector(".answer.stopped .stopped-note")
     assert page.locator("#send").is_visible()
     screenshot(page, "stopped")
