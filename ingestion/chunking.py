@@ -9,7 +9,12 @@ Rules, in order of precedence:
   before the next heading stays with that next section instead of becoming a chunk by itself;
 - inside a section, whole sentences are packed up to `max_tokens`, and each chunk after the first
   repeats trailing sentences of the previous one up to `overlap_tokens`;
-- a sentence longer than the budget is cut into pieces that fit; no text is ever dropped.
+- a sentence longer than the budget is cut into pieces that fit; no text is ever dropped;
+- a table (`ParsedDocument.tables`) is cut apart from the prose around it into table chunks of
+  whole rows, each with the header row on top, as Markdown; its caption (or the heading it sits
+  under) is their section and the source rows their location.
+
+A chunk of an OCRed page is marked so, and carries the boxes of the OCR lines it covers.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from ingestion.parsers import Heading
+from ingestion.parsers.base import Heading, Table, TextBox, markdown_table
 
 PAGE_SEPARATOR = "\n\n"
 SECTION_SEPARATOR = " > "
@@ -38,6 +43,11 @@ class ChunkSpec:
     page_end: int
     char_start: int
     char_end: int
+    kind: str = "text"  # or "table"
+    rows: str = ""  # a table chunk's source rows, "12–40"
+    ocr: bool = False
+    page_label: str = ""
+    boxes: tuple[tuple[float, float, float, float], ...] = ()  # OCR lines it covers, percent
 
 
 @dataclass(frozen=True)
@@ -157,29 +167,122 @@ def chunk_document(
     max_tokens: int,
     overlap_tokens: int,
     count_tokens: TokenCounter,
+    tables: Sequence[Table] = (),
+    ocr_pages: Sequence[int] = (),
+    boxes: Sequence[TextBox] = (),
+    page_labels: Sequence[str] = (),
 ) -> list[ChunkSpec]:
     text, page_starts = join_pages(pages)
+    tables_by_page: dict[int, list[Table]] = {}
+    for table in sorted(tables, key=lambda t: (t.page, t.start)):
+        if _holds(pages, table):
+            tables_by_page.setdefault(table.page, []).append(table)
     chunks: list[ChunkSpec] = []
     for section in sections(pages, headings):
         page = pages[section.page - 1]
-        pieces = [
-            piece
-            for a, b in sentence_spans(page, start=section.start, end=section.end)
-            for piece in split_to_budget(page, a, b, max_tokens, count_tokens)
-        ]
         base = page_starts[section.page - 1]
-        for a, b in _pack(pieces, max_tokens, overlap_tokens):
-            chunks.append(
-                ChunkSpec(
-                    text=text[base + a : base + b],
-                    section=section.path,
-                    page=section.page,
-                    page_end=section.page,
-                    char_start=base + a,
-                    char_end=base + b,
+        page_tables = tables_by_page.get(section.page, [])
+        for a, b, table in _split_at_tables(section, page_tables):
+            if table is not None:
+                spans = _table_chunks(table, max_tokens, count_tokens)
+                kind, label = "table", table.caption or section.path
+            else:
+                pieces = [
+                    piece
+                    for x, y in sentence_spans(page, start=a, end=b)
+                    for piece in split_to_budget(page, x, y, max_tokens, count_tokens)
+                ]
+                spans = [(x, y, "") for x, y in _pack(pieces, max_tokens, overlap_tokens)]
+                kind, label = "text", section.path
+            for x, y, rows in spans:
+                chunks.append(
+                    ChunkSpec(
+                        text=_table_text(table, page, x, y) if table else text[base + x : base + y],
+                        section=label,
+                        page=section.page,
+                        page_end=section.page,
+                        char_start=base + x,
+                        char_end=base + y,
+                        kind=kind,
+                        rows=rows,
+                        ocr=section.page in ocr_pages,
+                        page_label=page_labels[section.page - 1] if page_labels else "",
+                        boxes=_boxes(boxes, section.page, x, y),
+                    )
                 )
-            )
     return chunks
+
+
+def _holds(pages: Sequence[str], table: Table) -> bool:
+    """The page really holds the table's Markdown where the table says (else it is chunked as the
+    prose it is: a parser's slip must not lose or garble text)."""
+    if not table.rows or not 1 <= table.page <= len(pages):
+        return False
+    return pages[table.page - 1][table.start : table.end] == markdown_table(table.header, table.rows)
+
+
+def _split_at_tables(
+    section: Section, tables: Sequence[Table]
+) -> Iterator[tuple[int, int, Table | None]]:
+    """The section's span as prose pieces and the tables that start in it, in page order."""
+    position = section.start
+    for table in tables:
+        if not section.start <= table.start < section.end or table.start < position:
+            continue
+        if table.start > position:
+            yield position, table.start, None
+        yield table.start, table.end, table
+        position = table.end
+    if position < section.end:
+        yield position, section.end, None
+
+
+def _row_spans(table: Table) -> list[tuple[int, int]]:
+    """Page offsets of each body row's line."""
+    spans, offset = [], table.start
+    for number, line in enumerate(markdown_table(table.header, table.rows).split("\n")):
+        if number >= 2:
+            spans.append((offset, offset + len(line)))
+        offset += len(line) + 1
+    return spans
+
+
+def _table_chunks(
+    table: Table, max_tokens: int, count_tokens: TokenCounter
+) -> list[tuple[int, int, str]]:
+    """(start, end, rows) of each chunk: whole rows packed within the budget left by the header,
+    a row over the budget alone in its chunk (the embedder reads its start; nothing is lost)."""
+    spans = _row_spans(table)
+    if not spans:
+        return [(table.start, table.end, "")]
+    budget = max(1, max_tokens - count_tokens(markdown_table(table.header, [])))
+    costs = [count_tokens(markdown_table([], [row]).split("\n", 2)[-1]) for row in table.rows]
+    out, i = [], 0
+    while i < len(spans):
+        j, used = i, costs[i]
+        while j + 1 < len(spans) and used + costs[j + 1] <= budget:
+            j += 1
+            used += costs[j]
+        first, last = table.first_row + i, table.first_row + j
+        out.append((spans[i][0], spans[j][1], str(first) if i == j else f"{first}–{last}"))
+        i = j + 1
+    return out
+
+
+def _table_text(table: Table, page: str, start: int, end: int) -> str:
+    """A table chunk's text: the header lines, then its rows as they stand in the page."""
+    header = "\n".join(markdown_table(table.header, table.rows).split("\n")[:2])
+    return f"{header}\n{page[start:end]}"
+
+
+def _boxes(
+    boxes: Sequence[TextBox], page: int, start: int, end: int
+) -> tuple[tuple[float, float, float, float], ...]:
+    return tuple(
+        (b.left, b.top, b.width, b.height)
+        for b in boxes
+        if b.page == page and b.start < end and b.end > start
+    )
 
 
 def _pack(

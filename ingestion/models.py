@@ -92,8 +92,12 @@ class Document(models.Model):
         max_length=20, choices=Status.choices, default=Status.UPLOADED, editable=False
     )
     progress = models.PositiveSmallIntegerField(
-        default=0, editable=False, help_text="0–100 while embedding"
+        default=0, editable=False, help_text="0–100 while OCRing (pages) and while embedding"
     )
+    ocr_total = models.PositiveIntegerField(
+        default=0, editable=False, help_text="pages to OCR (0: none)"
+    )
+    ocr_done = models.PositiveIntegerField(default=0, editable=False, help_text="pages OCRed")
     error = models.TextField(blank=True, editable=False, help_text="why it failed, in English")
     error_code = models.CharField(
         max_length=40,
@@ -138,9 +142,26 @@ class Document(models.Model):
 
 
 class Chunk(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        TABLE = "table", "Table"  # Markdown: header row, then whole rows of one table
+
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
     ordinal = models.PositiveIntegerField()
     text = models.TextField()
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
+    ocr = models.BooleanField(default=False, help_text="its text was read from the page's image")
+    rows = models.CharField(
+        max_length=40, blank=True, help_text='a table chunk\'s source rows, e.g. "12–40"'
+    )
+    page_label = models.CharField(
+        max_length=200, blank=True, help_text="the page's name where it has one (a sheet's)"
+    )
+    boxes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="where an OCR passage lies on its page: [left, top, width, height] in percent",
+    )
     section = models.CharField(
         max_length=1000, blank=True, help_text='heading path, e.g. "3 Leave > 3.2 Annual leave"'
     )

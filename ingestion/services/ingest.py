@@ -108,6 +108,10 @@ def document_chunk(parsed: ParsedDocument) -> list[ChunkSpec]:
         max_tokens=max_tokens,
         overlap_tokens=overlap_tokens,
         count_tokens=get_embedder().count_tokens,
+        tables=parsed.tables,
+        ocr_pages=parsed.ocr_pages,
+        boxes=parsed.boxes,
+        page_labels=parsed.page_labels,
     )
 
 
@@ -181,6 +185,11 @@ def _replace_chunks(document: Document, specs: list[ChunkSpec]) -> None:
                 page_end=spec.page_end,
                 char_start=spec.char_start,
                 char_end=spec.char_end,
+                kind=spec.kind,
+                rows=spec.rows,
+                ocr=spec.ocr,
+                page_label=spec.page_label[:200],
+                boxes=[list(box) for box in spec.boxes],
             )
             for ordinal, spec in enumerate(specs)
         )

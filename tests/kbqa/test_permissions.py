@@ -29,7 +29,8 @@ SECRET_TEXT = (
     "The board approved the Quillfeather acquisition at a price of 812 million euros. "
     "The deal is announced to staff on 6 May.\n"
 )
-SECRETS = ("812", "6 May", "Board minutes", "board-minutes")
+# Phrases, not bare digits: "812" alone turns up in timestamps and hashes by chance.
+SECRETS = ("812 million", "812m", "812 m", "6 May", "Board minutes", "board-minutes")
 QUESTION = "At what price did the board approve the Quillfeather acquisition?"
 
 
@@ -74,7 +75,7 @@ def test_no_endpoint_shows_a_restricted_document(library, llm_server_down):
 
     # The insider's search finds the minutes: the test can fail.
     hits = insider.post("/api/v1/search/", {"query": QUESTION}, format="json").json()["results"]
-    assert hits[0]["document_id"] == minutes.pk and "812" in hits[0]["text"]
+    assert hits[0]["document_id"] == minutes.pk and "812 million" in hits[0]["text"]
     asked = insider.post("/api/v1/ask/", {"question": QUESTION}, format="json").json()
     assert any(s["document_id"] == minutes.pk for s in asked["sources"])
 
@@ -169,7 +170,7 @@ def test_revoked_access_hides_the_collection_from_the_next_question_and_from_his
     ]
     message.save()
     history = insider.get(f"/api/v1/conversations/{conversation_id}/").json()
-    assert "812" in json.dumps(history)
+    assert "812 million" in json.dumps(history)
 
     # An admin takes the group off the collection, through the API.
     admin = api_client(admin_user)
@@ -205,7 +206,7 @@ def test_revoked_access_hides_the_collection_from_the_next_question_and_from_his
     # The stored message itself is untouched: access comes back, so does the answer.
     library["board"].reader_groups.add(library["board_group"])
     again = insider.get(f"/api/v1/conversations/{conversation_id}/").json()
-    assert "812" in json.dumps(again)
+    assert "812 million" in json.dumps(again)
 
 
 def test_the_ask_command_answers_as_a_user_when_told(library, llm_server_down, capsys):
