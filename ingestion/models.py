@@ -178,3 +178,11 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.ordinal} (p. {self.page})"
+
+    @property
+    def span_text(self) -> str:
+        """The document text at [char_start, char_end): a table chunk's text also starts with
+        its table's header lines, which stand once above the table in the document."""
+        if self.kind == self.Kind.TABLE:
+            return self.text.split("\n", 2)[-1]
+        return self.text

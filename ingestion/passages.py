@@ -22,6 +22,10 @@ class Passage:
     text: str
     score: float  # fused (or reranker) score: comparable within one result list only
     dense_score: float | None = None  # cosine similarity, when the dense side found it
+    kind: str = "text"  # or "table": Markdown rows under their header
+    ocr: bool = False  # read from the page's image
+    rows: str = ""  # a table passage's source rows, "12–40"
+    page_label: str = ""  # the page's name where it has one (a sheet's)
 
 
 def search_passages(
@@ -65,6 +69,10 @@ def passages_of(hits: Iterable[SearchHit]) -> list[Passage]:
                 text=chunk.text,
                 score=hit.score,
                 dense_score=hit.dense_score,
+                kind=chunk.kind,
+                ocr=chunk.ocr,
+                rows=chunk.rows,
+                page_label=chunk.page_label,
             )
         )
     return passages

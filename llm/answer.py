@@ -22,6 +22,10 @@ class Citation:
     text: str
     section: str = ""
     score: float = 0.0  # dense cosine similarity (0 when only BM25 found it): an absolute scale
+    kind: str = "text"  # or "table"
+    ocr: bool = False
+    rows: str = ""
+    page_label: str = ""
 
     @classmethod
     def of(cls, n: int, passage: Passage) -> Citation:
@@ -34,7 +38,21 @@ class Citation:
             text=passage.text,
             section=passage.section,
             score=round(passage.dense_score or 0.0, 4),
+            kind=passage.kind,
+            ocr=passage.ocr,
+            rows=passage.rows,
+            page_label=passage.page_label,
         )
+
+    @property
+    def location(self) -> str:
+        """Where in the document, as the prompt names it: "page 4", "Q3 (rows 12–40)"."""
+        return source_location(self.page, self.page_label, self.rows)
+
+
+def source_location(page: int, page_label: str = "", rows: str = "") -> str:
+    where = page_label or f"page {page}"
+    return f"{where}, rows {rows}" if rows else where
 
 
 @dataclass

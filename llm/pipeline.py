@@ -163,7 +163,7 @@ class AnswerPipeline:
             self.llm,
             self.standalone,
             [
-                Source(c.n, c.title, c.page, c.text, c.section, ref=c.chunk_id)
+                Source(c.n, c.title, c.page, c.text, c.section, ref=c.chunk_id, location=c.location)
                 for c in self.candidates
             ],
             max_tokens=self.llm.max_tokens,

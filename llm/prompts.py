@@ -67,10 +67,11 @@ class Source:
     text: str
     section: str = ""
     ref: int = 0  # the caller's id for the passage (a chunk id), carried through renumbering
+    location: str = ""  # "sheet Q3, rows 12–40" where "page N" does not say it
 
 
 def _source_block(source: Source) -> str:
-    where = f"{source.title}, page {source.page}"
+    where = f"{source.title}, {source.location or f'page {source.page}'}"
     if source.section:
         where += f", section {source.section}"
     return f"[{source.n}] {where}\n<<<\n{source.text.strip()}\n>>>"

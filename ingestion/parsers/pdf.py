@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from ingestion.parsers.base import Heading, ParsedDocument, ParseError
+from ingestion.parsers.pdf_tables import add_tables
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,9 @@ def parse_pdf(path: Path) -> ParsedDocument:
             pages=page_ranges(blank),
         )
     notes = [f"{pages_phrase(blank)} no text layer (scanned?)"] if blank else []
+    pages, tables = add_tables(path, pages, skip=set(blank))
     headings = _outline_headings(reader, pages) or numbered_headings(pages)
-    return ParsedDocument(pages=pages, headings=headings, notes=notes)
+    return ParsedDocument(pages=pages, headings=headings, notes=notes, tables=tables)
 
 
 def page_ranges(numbers: list[int]) -> str:

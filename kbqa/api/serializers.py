@@ -29,6 +29,16 @@ class CitationSerializer(serializers.Serializer):
     text = serializers.CharField()
     section = serializers.CharField(allow_blank=True)
     score = serializers.FloatField()
+    kind = serializers.ChoiceField(
+        choices=["text", "table"], default="text", help_text="table: Markdown rows under a header"
+    )
+    ocr = serializers.BooleanField(default=False, help_text="read by OCR from the page's image")
+    rows = serializers.CharField(
+        allow_blank=True, default="", help_text='a table passage\'s source rows, "12–40"'
+    )
+    page_label = serializers.CharField(
+        allow_blank=True, default="", help_text="the page's name where it has one (a sheet's)"
+    )
 
 
 class SentenceSerializer(serializers.Serializer):
@@ -182,6 +192,10 @@ class SearchResultSerializer(serializers.Serializer):
     section = serializers.CharField(allow_blank=True)
     score = serializers.FloatField(help_text="fused score, comparable within one response only")
     text = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["text", "table"])
+    ocr = serializers.BooleanField()
+    rows = serializers.CharField(allow_blank=True)
+    page_label = serializers.CharField(allow_blank=True)
 
 
 class SearchResponseSerializer(serializers.Serializer):

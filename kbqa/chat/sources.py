@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.safestring import SafeString, mark_safe
+
 from ingestion.models import Chunk
+from kbqa.chat.rendering import sanitize_markdown
 
 CONTEXT_CHUNKS = 2  # chunks shown on each side of the cited one (same page only)
 
@@ -15,6 +18,7 @@ class PassageInContext:
     before: str
     passage: str
     after: str
+    table_html: SafeString | str = ""  # a table passage, rendered as the table it is
 
 
 def _stitch(chunks: list[Chunk], start: int, end: int) -> str:
@@ -28,7 +32,7 @@ def _stitch(chunks: list[Chunk], start: int, end: int) -> str:
         if chunk.char_start > cursor:
             pieces.append(" ")
             cursor = chunk.char_start
-        pieces.append(chunk.text[cursor - chunk.char_start : end - chunk.char_start])
+        pieces.append(chunk.span_text[cursor - chunk.char_start : end - chunk.char_start])
         cursor = min(chunk.char_end, end)
     return "".join(pieces)
 
@@ -48,4 +52,7 @@ def passage_in_context(chunk: Chunk) -> PassageInContext:
     last = max((c.char_end for c in neighbours), default=chunk.char_end)
     before = _stitch(neighbours, first, chunk.char_start)
     after = _stitch(neighbours, chunk.char_end, last)
-    return PassageInContext(before=before, passage=chunk.text, after=after)
+    table_html = sanitize_markdown(chunk.text) if chunk.kind == Chunk.Kind.TABLE else ""
+    return PassageInContext(
+        before=before, passage=chunk.text, after=after, table_html=mark_safe(table_html)
+    )

@@ -141,6 +141,7 @@ def source(request: HttpRequest, chunk_id: int) -> HttpResponse:
     document = chunk.document
     context = {
         "document": document,
+        "chunk": chunk,
         "page": chunk.page,
         "section": chunk.section,
         "context": passage_in_context(chunk),

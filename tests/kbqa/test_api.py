@@ -137,8 +137,13 @@ def test_search_returns_ranked_chunks_with_their_source(ingested_handbook, admin
         "section",
         "score",
         "text",
+        "kind",
+        "ocr",
+        "rows",
+        "page_label",
     }
     assert (top["rank"], top["document_id"], top["page"]) == (1, ingested_handbook.pk, 2)
+    assert (top["kind"], top["ocr"], top["rows"], top["page_label"]) == ("text", False, "", "")
     assert "Zorblax" in top["text"]
     assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
 
