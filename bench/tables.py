@@ -34,7 +34,7 @@ def run(dataset_path: Path, *, tables: bool, cache: Path) -> tuple[dict, int, in
         parse_s = time.perf_counter() - started
     finally:
         pdf.add_tables = original
-    table_chunks = sum(1 for unit in dataset.units if unit.text.lstrip().startswith("|"))
+    table_chunks = sum(1 for unit in dataset.units if " | " in unit.text)
     with throwaway_retriever(dataset, cache_dir=cache) as retriever:
         results = evaluate_retrieval(dataset, retriever)
     return results, len(dataset.units), table_chunks, parse_s

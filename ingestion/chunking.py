@@ -185,7 +185,8 @@ def chunk_document(
         for a, b, table in _split_at_tables(section, page_tables):
             if table is not None:
                 spans = _table_chunks(table, max_tokens, count_tokens)
-                kind, label = "table", table.caption or section.path
+                kind = "table"
+                label = SECTION_SEPARATOR.join(p for p in (section.path, table.caption) if p)
             else:
                 pieces = [
                     piece

@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 BLOCK_SEPARATOR = "\n\n"
 MIN_ROWS = 2  # header + one row
 MIN_COLUMNS = 2
+MAX_CAPTION = 150  # characters
 MIN_FILLED = 0.25  # share of non-empty cells: a page frame or a form's boxes is not a table
 _PREFIXES = {"$", "€", "£", "¥", "(", "($", "$("}
 _SUFFIXES = {"%", ")", "%)", ")%"}
@@ -114,10 +115,19 @@ def _rebuild(page, found: list[tuple], number: int) -> tuple[str, list[Table]]:
         _, t_top, _, t_bottom = table.bbox
         if t_top < cursor:  # overlaps the previous table: leave it in the text
             continue
-        if t_top > cursor:
-            add_text(_text(page.crop((x0, cursor, x1, t_top), strict=False)))
+        above = _text(page.crop((x0, cursor, x1, t_top), strict=False)) if t_top > cursor else ""
+        add_text(above)
         markdown = markdown_table(rows[0], rows[1:])
-        tables.append(Table(number, offset, offset + len(markdown), header=rows[0], rows=rows[1:]))
+        tables.append(
+            Table(
+                number,
+                offset,
+                offset + len(markdown),
+                header=rows[0],
+                rows=rows[1:],
+                caption=_caption(above),
+            )
+        )
         parts.append(markdown)
         offset += len(markdown) + len(BLOCK_SEPARATOR)
         # Text beside the table (a margin note) follows it.
@@ -129,6 +139,14 @@ def _rebuild(page, found: list[tuple], number: int) -> tuple[str, list[Table]]:
     if cursor < bottom:
         add_text(_text(page.crop((x0, cursor, x1, bottom), strict=False)))
     return BLOCK_SEPARATOR.join(parts), tables
+
+
+def _caption(above: str) -> str:
+    """The line right above a table, when it is short enough to be its title ("Consolidated
+    Statements of Operations (in millions)", "The following table shows revenue by segment:"):
+    a table's numbers are found by what they are, and its header row seldom says it."""
+    lines = [line.strip() for line in above.splitlines() if line.strip()]
+    return lines[-1] if lines and len(lines[-1]) <= MAX_CAPTION else ""
 
 
 def _text(region) -> str:

@@ -80,17 +80,31 @@ HEADER_CHARS = 160  # the most of a chunk's context header (title › section) t
 HEADER_TOKENS = 48  # embedder tokens kept free for it
 
 
-def indexed_text(*, title: str, section: str, text: str) -> str:
+def indexed_text(*, title: str, section: str, text: str, kind: str = "text") -> str:
     """What the indexes hold for a chunk: its text under a header naming the document and
     section. A passage of a long report ("Net sales rose 4 %") rarely repeats what it is about
     (which company, which year, which part); questions name exactly that, so BM25 and the
     embedder both need it in every chunk. File-name titles read as words ("AMCOR_2023_10K" →
     "AMCOR 2023 10K"). Citations and prompts show the chunk's own text, never the header."""
     title = " ".join(title.replace("_", " ").split())
+    if kind == "table":
+        text = table_words(text)
     header = " › ".join(part for part in (title, " ".join(section.split())) if part)
     if len(header) > HEADER_CHARS:
         header = header[: HEADER_CHARS - 1] + "…"
     return f"{header}\n{text}" if header else text
+
+
+def table_words(markdown: str) -> str:
+    """A table chunk as the indexes read it: its rows as lines of cells, without Markdown's
+    pipes at the ends and its `|---|` rule, which are noise to the embedder's tokens and to BM25."""
+    lines = []
+    for line in markdown.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        if all(set(cell) <= set("-: ") for cell in cells):
+            continue
+        lines.append(" | ".join(cell for cell in cells if cell))
+    return "\n".join(lines)
 
 
 def chunk_budget() -> tuple[int, int]:
@@ -199,7 +213,7 @@ def _replace_chunks(document: Document, specs: list[ChunkSpec]) -> None:
         Document.objects.filter(pk=document.pk).update(progress=min(99, done * 100 // total))
 
     title = document.title or Path(document.file.name).stem
-    texts = [indexed_text(title=title, section=c.section, text=c.text) for c in chunks]
+    texts = [indexed_text(title=title, section=c.section, text=c.text, kind=c.kind) for c in chunks]
     index_replace(remove_ids=[], add_ids=ids, texts=texts, on_progress=on_progress)
     if not Document.objects.filter(pk=document.pk).exists():
         # Deleted while embedding: its delete removed only the vectors it could see.
@@ -241,9 +255,9 @@ def index_rebuild_from_database(*, on_progress=None) -> int:
     rows = Chunk.objects.filter(document__status=State.INDEXED).order_by("pk")
     total = rows.count()
     texts = (
-        (pk, indexed_text(title=title or Path(name).stem, section=section, text=text))
-        for pk, title, name, section, text in rows.values_list(
-            "pk", "document__title", "document__file", "section", "text"
+        (pk, indexed_text(title=title or Path(name).stem, section=section, text=text, kind=kind))
+        for pk, title, name, section, text, kind in rows.values_list(
+            "pk", "document__title", "document__file", "section", "text", "kind"
         ).iterator(chunk_size=1000)
     )
     return index_rebuild(

@@ -110,7 +110,9 @@ def _file_units(folder: Path) -> list[Unit]:
             pages = range(spec.page, spec.page_end + 1)
             units.append(
                 Unit(
-                    indexed_text(title=file.stem, section=spec.section, text=spec.text),
+                    indexed_text(
+                        title=file.stem, section=spec.section, text=spec.text, kind=spec.kind
+                    ),
                     frozenset((file.name, p) for p in pages),
                     title=file.name,
                     page=spec.page,

@@ -39,6 +39,7 @@ def test_a_ruled_pdf_table_is_markdown_in_its_place_on_the_page(tmp_path):
     page = parsed.pages[0]
     [table] = parsed.tables
     assert (table.page, table.header, table.rows) == (1, HEADER, ROWS)
+    assert table.caption == "All figures in thousands of euros."  # the line right above it
     assert page[table.start : table.end] == markdown_table(HEADER, ROWS)
     # Nothing lost and nothing doubled: the prose stays above and below the table, once.
     assert page.index("Quarterly results") < table.start < table.end < page.index("grew")
