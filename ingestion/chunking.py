@@ -218,7 +218,9 @@ def _holds(pages: Sequence[str], table: Table) -> bool:
     prose it is: a parser's slip must not lose or garble text)."""
     if not table.rows or not 1 <= table.page <= len(pages):
         return False
-    return pages[table.page - 1][table.start : table.end] == markdown_table(table.header, table.rows)
+    return pages[table.page - 1][table.start : table.end] == markdown_table(
+        table.header, table.rows
+    )
 
 
 def _split_at_tables(
