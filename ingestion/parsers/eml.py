@@ -30,7 +30,8 @@ HEADERS = ("From", "To", "Cc", "Date", "Subject")
 MAX_MIME_CONTAINERS = 100  # multipart and message/* parts declared in one message
 MAX_NESTING = 3  # messages attached to messages attached to ...
 MAX_ATTACHMENTS = 50
-_CONTAINER = re.compile(rb"content-type:\s*(?:multipart|message)/", re.IGNORECASE)
+# A Content-Type naming a container, however written (folded, quoted, with a comment first).
+_CONTAINER = re.compile(rb"content-type:[^:]{0,100}?(?:multipart|message)/", re.IGNORECASE)
 _nesting: ContextVar[int] = ContextVar("eml_nesting", default=0)
 
 
@@ -40,7 +41,9 @@ def parse_eml(path: Path, *, parse_file: FileParser) -> ParsedDocument:
     raw = path.read_bytes()
     containers = len(_CONTAINER.findall(raw))
     if containers > MAX_MIME_CONTAINERS:
-        raise _too_nested(f"it declares {containers:,} nested MIME parts")
+        raise _too_nested(
+            f"it has {containers:,} multipart or message parts (limit {MAX_MIME_CONTAINERS})"
+        )
     if _nesting.get() > MAX_NESTING:
         raise _too_nested(f"messages are attached more than {MAX_NESTING} levels deep")
     try:
@@ -147,8 +150,10 @@ def _names(attachments: list[EmailMessage]) -> list[str]:
         name = (part.get_filename() or "").replace("\\", "/")
         name = " ".join(PurePosixPath(name).name.split()).lstrip(".")
         if not name and part.get_content_type() == "message/rfc822":
-            inner = part.get_payload(0)
-            name = f"{_header(inner, 'Subject') or 'message'}.eml".replace("/", "_")
+            payload = part.get_payload()
+            inner = payload[0] if isinstance(payload, list) and payload else None
+            subject = _header(inner, "Subject") if isinstance(inner, EmailMessage) else ""
+            name = f"{subject or 'message'}.eml".replace("/", "_")
         if not name:
             extension = mimetypes.guess_extension(part.get_content_type()) or ""
             name = f"attachment-{number}{extension}"
@@ -173,7 +178,8 @@ def _add_attachments(
             continue
         try:
             inner = _parse_attachment(_attachment_bytes(part), name, parse)
-        except ParseError as exc:
+        except (ParseError, LookupError, TypeError, ValueError, IndexError) as exc:
+            # One damaged attachment (a lying encoding, a broken attached message) costs itself.
             parsed.notes.append(f"Attachment {name} could not be read: {exc}")
             continue
         title = f"Attachment: {name}"

@@ -24,6 +24,7 @@ MAX_CELLS = 1_000_000  # filled cells read from one workbook or CSV
 CSV_SNIFF_CHARS = 16_384
 
 Row = tuple[int, list[str]]  # 1-based sheet row number, cell texts
+Filled = tuple[int, dict[int, str]]  # the same with only its filled cells, by column index
 
 
 class _Budget:
@@ -132,18 +133,18 @@ def add_sheet(
         builder.text(name, 1)
     for block in _blocks(filled):
         title = ""
-        if len(block) > 2 and len(_used_columns(block)) > 1 and _count(block[0][1]) == 1:
-            title = next(cell for cell in block[0][1] if cell)
+        if len(block) > 2 and len(_used_columns(block)) > 1 and len(block[0][1]) == 1:
+            (title,) = block[0][1].values()
             builder.text(title)
             block = block[1:]
-        columns = _used_columns(block)
-        block = [(n, [cells[i] if i < len(cells) else "" for i in columns]) for n, cells in block]
         if len(block) == 1:
-            builder.text(" ".join(cell for cell in block[0][1] if cell))
+            builder.text(" ".join(block[0][1].values()))
             continue
+        columns = _used_columns(block)
+        table = [(n, [cells.get(i, "") for i in columns]) for n, cells in block]
         caption = " > ".join(part for part in (name, title) if part)
-        header = block[0][1]
-        for part in _parts(block[1:]):
+        header = table[0][1]
+        for part in _parts(table[1:]):
             builder.table(
                 header, [cells for _, cells in part], caption=caption, first_row=part[0][0]
             )
@@ -151,16 +152,18 @@ def add_sheet(
         builder.notes.append(f"Sheet {name!r} is empty.")
 
 
-def _filled_rows(name: str, rows: Iterable[Row], budget: _Budget, notes: list[str]) -> list[Row]:
-    kept: list[Row] = []
+def _filled_rows(name: str, rows: Iterable[Row], budget: _Budget, notes: list[str]) -> list[Filled]:
+    """The rows with a filled cell, kept sparse: a row with cells in columns A and XFD must not
+    cost 16,384 entries for every such row."""
+    kept: list[Filled] = []
     if budget.spent:
         notes.append(f"Sheet {name!r} was not read: the cell limit ({MAX_CELLS:,}) was reached.")
         return kept
     for number, cells in rows:
-        count = _count(cells)
-        if not count:
+        filled = {i: cell for i, cell in enumerate(cells) if cell}
+        if not filled:
             continue
-        if count > budget.left:
+        if len(filled) > budget.left:
             budget.spent = True
             notes.append(
                 f"Sheet {name!r} was read up to row {number - 1}: the workbook has more than "
@@ -168,23 +171,17 @@ def _filled_rows(name: str, rows: Iterable[Row], budget: _Budget, notes: list[st
                 "the rest."
             )
             break
-        budget.left -= count
-        while cells and not cells[-1]:
-            cells.pop()
-        kept.append((number, cells))
+        budget.left -= len(filled)
+        kept.append((number, filled))
     return kept
 
 
-def _count(cells: list[str]) -> int:
-    return sum(1 for cell in cells if cell)
+def _used_columns(block: list[Filled]) -> list[int]:
+    return sorted({i for _, cells in block for i in cells})
 
 
-def _used_columns(block: list[Row]) -> list[int]:
-    return sorted({i for _, cells in block for i, cell in enumerate(cells) if cell})
-
-
-def _blocks(rows: list[Row]) -> Iterator[list[Row]]:
-    block: list[Row] = []
+def _blocks(rows: list[Filled]) -> Iterator[list[Filled]]:
+    block: list[Filled] = []
     for row in rows:
         if block and row[0] - block[-1][0] > 2:
             yield block

@@ -74,6 +74,19 @@ def test_blank_rows_and_columns(tmp_path: Path):
     ]
 
 
+def test_cells_far_apart_make_a_table_of_two_columns(tmp_path: Path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    for row in (["Key", "Value"], ["alpha", 1], ["beta", 2]):
+        workbook.active.append([row[0]])
+        workbook.active.cell(row=workbook.active.max_row, column=16384, value=row[1])  # XFD
+    path = tmp_path / "wide.xlsx"
+    workbook.save(path)
+    (table,) = parse_file(path).tables
+    assert (table.header, table.rows) == (["Key", "Value"], [["alpha", "1"], ["beta", "2"]])
+
+
 def test_xls_is_read_with_dates_and_whole_numbers(tmp_path: Path):
     parsed = parse_file(make_xls(tmp_path / "staff.xls"))
     assert parsed.page_labels == ["Staff"]
