@@ -22,7 +22,12 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path, PurePosixPath
 
-from ingestion.parsers.base import SUPPORTED_SUFFIXES, ParsedDocument, ParseError
+from ingestion.parsers.base import (
+    SUPPORTED_SUFFIXES,
+    ParsedDocument,
+    ParseError,
+    unreadable_error,
+)
 from ingestion.parsers.builder import DocumentBuilder, append_document
 
 FileParser = Callable[..., ParsedDocument]
@@ -52,11 +57,7 @@ def parse_eml(path: Path, *, parse_file: FileParser) -> ParsedDocument:
         leaves = list(_leaves(message))
     except Exception as exc:  # RecursionError included: the count above is a heuristic
         detail = f"{type(exc).__name__}: {exc}"
-        raise ParseError(
-            f"The file is not a readable email message ({detail}).",
-            "unreadable_email",
-            detail=detail,
-        ) from exc
+        raise unreadable_error("a readable email message", "unreadable_email", detail) from exc
     attachments = [part for part, alternative in leaves if _is_attachment(part)]
     names = _names(attachments)
     builder = DocumentBuilder()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ingestion.parsers.base import ParsedDocument, ParseError
+from ingestion.parsers.base import ParsedDocument, ParseError, unreadable_error
 from ingestion.parsers.builder import DocumentBuilder
 
 NOTES_LABEL = "Notes:"
@@ -77,10 +77,5 @@ def _table_rows(table) -> list[list[str]]:
     ]
 
 
-def _unreadable(exc: Exception) -> ParseError:
-    detail = str(exc) or type(exc).__name__
-    return ParseError(
-        f"The file is not a readable PowerPoint presentation ({detail}).",
-        "unreadable_pptx",
-        detail=detail,
-    )
+def _unreadable(detail: object) -> ParseError:
+    return unreadable_error("a readable PowerPoint presentation", "unreadable_pptx", detail)

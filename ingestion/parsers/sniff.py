@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 from typing import IO
 
-from ingestion.parsers.base import ParseError
+from ingestion.parsers.base import ParseError, unreadable_error
 
 PDF, ZIP, OLE = "a PDF document", "a ZIP archive", "an old Office (OLE) document"
 _SIGNATURES: list[tuple[bytes, str]] = [
@@ -144,8 +144,7 @@ def _check_package(handle: IO[bytes], suffix: str) -> None:
         with zipfile.ZipFile(handle) as package:
             infos = package.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        detail = f"damaged ZIP package: {exc}"
-        raise ParseError(f"The file is not {what} ({detail}).", code, detail=detail) from exc
+        raise unreadable_error(what, code, f"damaged ZIP package: {exc}") from exc
     if main_part not in {info.filename for info in infos}:
         raise _mismatch(suffix, other)
     if len(infos) > PACKAGE_MAX_PARTS:

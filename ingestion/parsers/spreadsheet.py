@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
 from pathlib import Path
 
-from ingestion.parsers.base import ParsedDocument, ParseError
+from ingestion.parsers.base import ParsedDocument, ParseError, unreadable_error
 from ingestion.parsers.builder import DocumentBuilder
 from ingestion.parsers.sniff import encrypted_error
 
@@ -106,11 +106,7 @@ def parse_csv(path: Path, *, name: str) -> ParsedDocument:
         rows = ((number, [_text(v) for v in record]) for number, record in enumerate(reader, 1))
         add_sheet(builder, Path(name).stem, rows, _Budget(MAX_CELLS), heading=False)
     except csv.Error as exc:
-        raise ParseError(
-            f"The file is not a readable CSV file (line {reader.line_num}: {exc}).",
-            "unreadable_spreadsheet",
-            detail=f"line {reader.line_num}: {exc}",
-        ) from exc
+        raise _unreadable(f"line {reader.line_num}: {exc}") from exc
     return builder.build()
 
 
@@ -248,10 +244,5 @@ def _xls_text(cell, datemode: int) -> str:
     return _text(cell.value)
 
 
-def _unreadable(exc: Exception) -> ParseError:
-    detail = str(exc) or type(exc).__name__
-    return ParseError(
-        f"The file is not a readable spreadsheet ({detail}).",
-        "unreadable_spreadsheet",
-        detail=detail,
-    )
+def _unreadable(detail: object) -> ParseError:
+    return unreadable_error("a readable spreadsheet", "unreadable_spreadsheet", detail)
