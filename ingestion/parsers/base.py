@@ -118,8 +118,8 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def unreadable_error(what: str, code: str, detail: object) -> ParseError:
-    """ "The file is not `what` (detail)": `what` names the format ("a readable spreadsheet"),
-    `detail` (an exception or its text) what its library found wrong."""
+    """Says "The file is not `what` (detail)": `what` names the format ("a readable
+    spreadsheet"), `detail` (an exception or its text) what its library found wrong."""
     text = str(detail) or type(detail).__name__
     return ParseError(f"The file is not {what} ({text}).", code, detail=text)
 

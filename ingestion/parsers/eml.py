@@ -53,12 +53,21 @@ def parse_eml(path: Path, *, parse_file: FileParser) -> ParsedDocument:
         raise _too_nested(f"messages are attached more than {MAX_NESTING} levels deep")
     try:
         message = BytesParser(policy=policy.default).parsebytes(raw)
-        body = message.get_body(preferencelist=("plain", "html"))
-        leaves = list(_leaves(message))
+        parsed, attachments, names = _first_page(message)
+    except (ParseError, MemoryError):  # the sandbox reports running out of memory as such
+        raise
     except Exception as exc:  # RecursionError included: the count above is a heuristic
         detail = f"{type(exc).__name__}: {exc}"
         raise unreadable_error("a readable email message", "unreadable_email", detail) from exc
-    attachments = [part for part, alternative in leaves if _is_attachment(part)]
+    _add_attachments(parsed, attachments, names, parse_file)
+    return parsed
+
+
+def _first_page(message: EmailMessage) -> tuple[ParsedDocument, list[EmailMessage], list[str]]:
+    """The headers and body as page 1; the attachments and their names, to follow."""
+    body = message.get_body(preferencelist=("plain", "html"))
+    leaves = list(_leaves(message))
+    attachments = [part for part, _ in leaves if _is_attachment(part)]
     names = _names(attachments)
     builder = DocumentBuilder()
     lines = [f"{name}: {value}" for name in HEADERS if (value := _header(message, name))]
@@ -69,9 +78,7 @@ def parse_eml(path: Path, *, parse_file: FileParser) -> ParsedDocument:
     for part, alternative in leaves:
         if part is body or (not alternative and not _is_attachment(part) and _is_text(part)):
             _add_text(builder, part)
-    parsed = builder.build()
-    _add_attachments(parsed, attachments, names, parse_file)
-    return parsed
+    return builder.build(), attachments, names
 
 
 def _leaves(message: EmailMessage) -> Iterator[tuple[EmailMessage, bool]]:

@@ -19,12 +19,16 @@ def parse_pptx(path: Path) -> ParsedDocument:
     try:
         presentation = pptx.Presentation(str(path))
         slides = list(presentation.slides)
+    except MemoryError:  # the sandbox reports running out of memory as such
+        raise
     except Exception as exc:  # python-pptx raises many kinds on a broken package
         raise _unreadable(exc) from exc
     builder = DocumentBuilder()
     try:
         for number, slide in enumerate(slides, start=1):
             _add_slide(builder, slide, number)
+    except MemoryError:
+        raise
     except Exception as exc:
         raise _unreadable(exc) from exc
     return builder.build()

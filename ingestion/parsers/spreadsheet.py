@@ -38,6 +38,8 @@ def parse_xlsx(path: Path) -> ParsedDocument:
 
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    except MemoryError:
+        raise
     except Exception as exc:  # openpyxl raises many kinds on a broken package
         raise _unreadable(exc) from exc
     builder, budget = DocumentBuilder(), _Budget(MAX_CELLS)
@@ -49,7 +51,7 @@ def parse_xlsx(path: Path) -> ParsedDocument:
                 for number, cells in enumerate(sheet.iter_rows(), start=1)
             )
             add_sheet(builder, sheet.title, rows, budget)
-    except ParseError:
+    except (ParseError, MemoryError):  # the sandbox reports running out of memory as such
         raise
     except Exception as exc:
         raise _unreadable(exc) from exc
@@ -67,6 +69,8 @@ def parse_xls(path: Path) -> ParsedDocument:
         if "encrypted" in str(exc).lower():
             raise encrypted_error() from exc
         raise _unreadable(exc) from exc
+    except MemoryError:
+        raise
     except Exception as exc:
         raise _unreadable(exc) from exc
     builder, budget = DocumentBuilder(), _Budget(MAX_CELLS)
@@ -79,7 +83,7 @@ def parse_xls(path: Path) -> ParsedDocument:
             )
             add_sheet(builder, sheet.name, rows, budget)
             book.unload_sheet(index)
-    except ParseError:
+    except (ParseError, MemoryError):  # the sandbox reports running out of memory as such
         raise
     except Exception as exc:
         raise _unreadable(exc) from exc
