@@ -21,6 +21,12 @@ MESSAGES = {
     "unreadable_pdf": _("The file is not a readable PDF (%(detail)s)."),
     "unreadable_docx": _("The file is not a readable Word document (%(detail)s)."),
     "unreadable_html": _("The file is not readable HTML (%(detail)s)."),
+    "unreadable_spreadsheet": _("The file is not a readable spreadsheet (%(detail)s)."),
+    "unreadable_pptx": _("The file is not a readable PowerPoint presentation (%(detail)s)."),
+    "unreadable_email": _("The file is not a readable email message (%(detail)s)."),
+    "encrypted_office": _("The file is password-protected; upload an unencrypted copy."),
+    "zip_bomb": _("The file was refused as a possible ZIP bomb: %(detail)s."),
+    "email_too_nested": _("The email message is nested too deeply to read safely: %(detail)s."),
     "not_text": _("The file is named as text but holds binary data."),
     "no_pages": _("The PDF has no pages."),
     "no_text_layer": _(
@@ -49,6 +55,11 @@ KINDS = {
     "a RAR archive": _("a RAR archive"),
     "a 7-Zip archive": _("a 7-Zip archive"),
     "something other than a Word document": _("something other than a Word document"),
+    "something other than an Excel workbook": _("something other than an Excel workbook"),
+    "something other than a PowerPoint presentation": _(
+        "something other than a PowerPoint presentation"
+    ),
+    "something other than an email message": _("something other than an email message"),
     "something else": _("something else"),
 }
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from ingestion.parsers.base import (
     HTML_SUFFIXES,
     MARKDOWN_SUFFIXES,
+    SPREADSHEET_SUFFIXES,
     SUPPORTED_SUFFIXES,
     Heading,
     ParsedDocument,
@@ -61,6 +62,20 @@ def _parse(path: Path, *, name: str | None) -> ParsedDocument:
         from ingestion.parsers.docx import parse_docx
 
         return parse_docx(path)
+    if suffix == ".pptx":
+        from ingestion.parsers.pptx import parse_pptx
+
+        return parse_pptx(path)
+    if suffix in SPREADSHEET_SUFFIXES:
+        from ingestion.parsers import spreadsheet
+
+        if suffix == ".csv":
+            return spreadsheet.parse_csv(path, name=name or path.name)
+        return spreadsheet.parse_xlsx(path) if suffix == ".xlsx" else spreadsheet.parse_xls(path)
+    if suffix == ".eml":
+        from ingestion.parsers.eml import parse_eml
+
+        return parse_eml(path, parse_file=parse_file)
     if suffix in HTML_SUFFIXES:
         from ingestion.parsers.html import parse_html
 

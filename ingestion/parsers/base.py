@@ -117,6 +117,13 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), "|" + "---|" * width, *(line(row) for row in rows)])
 
 
+def unreadable_error(what: str, code: str, detail: object) -> ParseError:
+    """Says "The file is not `what` (detail)": `what` names the format ("a readable
+    spreadsheet"), `detail` (an exception or its text) what its library found wrong."""
+    text = str(detail) or type(detail).__name__
+    return ParseError(f"The file is not {what} ({text}).", code, detail=text)
+
+
 def unsupported_error(suffix: str) -> ParseError:
     return ParseError(
         unsupported_message(suffix),

@@ -1,14 +1,17 @@
-"""Word documents (python-docx): paragraphs, headings by style, list items, tables as text rows."""
+"""Word documents (python-docx): paragraphs, headings by style, list items, and tables as Tables
+(Markdown in the text, cut into chunks of whole rows under their header)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from ingestion.parsers.base import Heading, ParsedDocument, ParseError
+from ingestion.parsers.base import ParsedDocument, ParseError
+from ingestion.parsers.builder import DocumentBuilder
 
-BLOCK_SEPARATOR = "\n\n"
 _HEADING_STYLE = re.compile(r"^(?:Heading|标题)\s*(\d)$", re.IGNORECASE)
+# "Table 3: Leave by grade", "Table 3. ...", "表 3 各级假期" (Word's caption style or typed by hand)
+_CAPTION = re.compile(r"^(?:Table|Tab\.|表)\s*[\d一二三四五六七八九十]+\b", re.IGNORECASE)
 
 
 def parse_docx(path: Path) -> ParsedDocument:
@@ -21,34 +24,35 @@ def parse_docx(path: Path) -> ParsedDocument:
         raise ParseError(
             f"The file is not a readable Word document ({exc}).", "unreadable_docx", detail=str(exc)
         ) from exc
-    blocks: list[str] = []
-    headings: list[Heading] = []
-    offset = 0
-
-    def add(text: str, level: int | None = None) -> None:
-        nonlocal offset
-        if not text.strip():
-            return
-        if level is not None:
-            headings.append(Heading(1, offset, level, " ".join(text.split())))
-        blocks.append(text)
-        offset += len(text) + len(BLOCK_SEPARATOR)
-
+    builder = DocumentBuilder()
+    # A table's chunks are filed under the heading path they stand in; a caption paragraph just
+    # before the table ("Table 3: Leave by grade") is added to that path.
+    open_headings: list[tuple[int, str]] = []
+    caption = ""
     for item in document.iter_inner_content():
         if isinstance(item, Table):
-            for row in item.rows:
-                cells = [" ".join(cell.text.split()) for cell in row.cells]
-                add(" | ".join(_dedupe_merged(cells)))
+            rows = _table_rows(item)
+            if rows:
+                named = [title for _, title in open_headings] + [caption] if caption else []
+                builder.table(rows[0], rows[1:], caption=" > ".join(named))
+            caption = ""
             continue
+        text = item.text.strip()
         style = (item.style.name if item.style is not None else "") or ""
         match = _HEADING_STYLE.match(style)
-        if match or style == "Title":
-            add(item.text.strip(), int(match.group(1)) if match else 1)
+        if (match or style == "Title") and text:
+            level = int(match.group(1)) if match else 1
+            builder.text(text, level)
+            open_headings = [h for h in open_headings if h[0] < level]
+            open_headings.append((level, " ".join(text.split())))
         elif _is_list_item(item, style):
-            add(f"- {item.text.strip()}")
+            builder.text(f"- {text}" if text else "")
         else:
-            add(item.text.strip())
-    return ParsedDocument(pages=[BLOCK_SEPARATOR.join(blocks)], headings=headings)
+            builder.text(text)
+        if text:
+            is_caption = style == "Caption" or _CAPTION.match(text)
+            caption = " ".join(text.split()) if is_caption else ""
+    return builder.build()
 
 
 def _is_list_item(paragraph, style: str) -> bool:
@@ -58,10 +62,16 @@ def _is_list_item(paragraph, style: str) -> bool:
     return properties is not None and properties.numPr is not None
 
 
-def _dedupe_merged(cells: list[str]) -> list[str]:
-    """A merged cell is reported once per grid column it spans; keep it once."""
-    out: list[str] = []
-    for cell in cells:
-        if not out or cell != out[-1]:
-            out.append(cell)
-    return out
+def _table_rows(table) -> list[list[str]]:
+    """Cell texts row by row, one per grid column: a cell merged across columns is reported for
+    each column it spans, and keeps its text in the first only; a cell merged down the rows
+    repeats in each, so every row reads whole on its own. Empty rows are left out."""
+    rows = []
+    for row in table.rows:
+        cells, previous = [], None
+        for cell in row.cells:
+            cells.append("" if cell._tc is previous else " ".join(cell.text.split()))
+            previous = cell._tc
+        if any(cells):
+            rows.append(cells)
+    return rows

@@ -20,10 +20,15 @@ BLOCK_SEPARATOR = "\n\n"
 
 
 def parse_html(path: Path) -> ParsedDocument:
+    return html_document(path.read_bytes())
+
+
+def html_document(markup: bytes | str) -> ParsedDocument:
+    """One page of the markup's main text; an email's HTML body goes through here too."""
     from bs4 import BeautifulSoup, Comment, NavigableString
 
     try:
-        soup = BeautifulSoup(path.read_bytes(), "lxml")  # detects the charset itself
+        soup = BeautifulSoup(markup, "lxml")  # detects the charset of bytes itself
     except Exception as exc:
         raise ParseError(
             f"The file is not readable HTML ({exc}).", "unreadable_html", detail=str(exc)

@@ -189,16 +189,16 @@ def validate_upload_name(name: str) -> None:
 
 def validate_upload_content(file: File, name: str) -> None:
     """The content must agree with the extension (a ZIP or an executable named .pdf is refused
-    here, before it is stored, with the reason)."""
-    from ingestion.parsers.sniff import check_head
+    here, before it is stored, with the reason), and an Office file must be one a parser can
+    open safely (not password-protected, not a ZIP bomb)."""
+    from ingestion.parsers.sniff import check_file
 
-    file.seek(0)
-    head = file.read(2048)
-    file.seek(0)
     try:
-        check_head(head, Path(name).suffix.lower())
+        check_file(file, Path(name).suffix.lower())
     except ParseError as exc:
         raise _refusal(exc) from None
+    finally:
+        file.seek(0)
 
 
 def validate_upload_size(size: int | None) -> None:

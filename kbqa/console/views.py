@@ -24,7 +24,9 @@ from django.views.decorators.http import require_GET, require_POST
 from ingestion.access import readable_document
 from ingestion.errors import Conflict
 from ingestion.models import Document
+from ingestion.parsers import SUPPORTED_SUFFIXES
 from ingestion.services.documents import document_delete, document_reindex, document_retry
+from ingestion.services.uploads import ARCHIVE_SUFFIXES
 from kbqa.console.selectors import (
     answer_timings,
     console_documents,
@@ -102,10 +104,12 @@ def _strings() -> dict[str, str]:
 @require_GET
 def upload(request: HttpRequest) -> HttpResponse:
     recent = [document_row(d) for d in console_documents(request.user)[:10]]
+    # The file picker offers exactly what uploads accept, so the two cannot drift apart.
+    accept = ",".join(sorted(SUPPORTED_SUFFIXES | ARCHIVE_SUFFIXES))
     return render(
         request,
         "console/upload.html",
-        {"recent": recent, "strings": _strings(), "tab": "upload"},
+        {"recent": recent, "strings": _strings(), "tab": "upload", "accept": accept},
     )
 
 

@@ -63,7 +63,9 @@ def test_docx_headings_lists_and_tables(tmp_path: Path):
     parsed = parse_file(make_docx(tmp_path / "handbook.docx"))
     (text,) = parsed.pages
     assert "- Book leave two weeks ahead" in text
-    assert "Grade | Days" in text and "Senior | 30" in text
+    (table,) = parsed.tables
+    assert (table.header, table.rows, table.caption) == (["Grade", "Days"], [["Senior", "30"]], "")
+    assert text[table.start : table.end] == "| Grade | Days |\n|---|---|\n| Senior | 30 |"
     assert [(h.level, h.title) for h in parsed.headings] == [
         (1, "Staff Handbook"),
         (1, "3 Leave"),
@@ -72,6 +74,31 @@ def test_docx_headings_lists_and_tables(tmp_path: Path):
     ]
     for heading in parsed.headings:
         assert text[heading.offset :].startswith(heading.title)
+
+
+def test_docx_table_captions_and_merged_cells(tmp_path: Path):
+    import docx
+
+    document = docx.Document()
+    document.add_heading("5 Pay", level=1)
+    document.add_paragraph("Table 2: Allowances by grade")
+    table = document.add_table(rows=3, cols=3)
+    for r, row in enumerate([("Grade", "Meal", "Meal"), ("Junior", "10", "10"), ("", "", "")]):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    table.cell(0, 1).merge(table.cell(0, 2))  # "Meal" spans two columns
+    table.cell(0, 1).text = "Meal"
+    document.add_paragraph("Paid monthly.")
+    plain = document.add_table(rows=2, cols=1)
+    plain.cell(0, 0).text, plain.cell(1, 0).text = "Note", "Under a heading, no caption"
+    path = tmp_path / "pay.docx"
+    document.save(str(path))
+    parsed = parse_file(path)
+    captioned, plain = parsed.tables
+    # Equal neighbours stay two cells (10 and 10); the merged header keeps one; empty rows go.
+    assert (captioned.header, captioned.rows) == (["Grade", "Meal", ""], [["Junior", "10", "10"]])
+    assert captioned.caption == "5 Pay > Table 2: Allowances by grade"
+    assert plain.caption == ""  # the chunk's section is then its heading path
 
 
 def test_html_keeps_main_text_and_headings_and_drops_the_rest(tmp_path: Path):
@@ -127,7 +154,7 @@ def test_text_encodings(tmp_path: Path, data: bytes, expected: str):
 
 
 def test_unsupported_type(tmp_path: Path):
-    path = tmp_path / "sheet.xlsx"
+    path = tmp_path / "sheet.ods"
     path.write_bytes(b"PK\x03\x04")
     with pytest.raises(ParseError, match="Unsupported file type"):
         parse_file(path)
@@ -147,6 +174,9 @@ def test_empty_file(tmp_path: Path):
         ("notes.txt", b"%PDF-1.4\n" + b"x" * 100, "named .txt but its content is a PDF document"),
         ("page.html", b"MZ\x90\x00" + b"\0" * 100, "named .html but its content is a Windows"),
         ("letter.docx", b"%PDF-1.4\n", "named .docx but its content is a PDF document"),
+        ("sheet.xls", b"PK\x03\x04" + b"\0" * 100, "named .xls but its content is a ZIP archive"),
+        ("data.csv", b"\x7fELF" + b"\0" * 100, "named .csv but its content is a Linux"),
+        ("deck.pptx", b"\x89PNG" + b"\0" * 100, "named .pptx but its content is a PNG image"),
     ],
 )
 def test_extension_that_lies_about_the_content(tmp_path: Path, name, content, message):

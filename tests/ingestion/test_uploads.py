@@ -111,3 +111,32 @@ def test_unsupported_members_and_broken_zip_are_reported():
     reasons = {r.name: r.reason for r in result.rejected}
     assert "Unsupported file type '.exe'" in reasons["mixed.zip/tool.exe"]
     assert "not readable" in reasons["broken.zip"]
+
+
+def test_office_files_csv_and_email_in_a_zip_are_stored(tmp_path: Path):
+    """Every new format comes through an archive too; an Office file hiding a ZIP bomb is refused
+    by name while the rest of the archive goes ahead."""
+    from tests.fixtures.mail import make_eml
+    from tests.fixtures.office import make_pptx, make_xls, make_xlsx
+
+    bomb = zip_bytes(
+        {"xl/workbook.xml": b"<workbook/>", "xl/worksheets/sheet1.xml": b"\0" * (8 * 1024 * 1024)}
+    )
+    members = {
+        "q3/budget.xlsx": make_xlsx(tmp_path / "budget.xlsx").read_bytes(),
+        "q3/staff.xls": make_xls(tmp_path / "staff.xls").read_bytes(),
+        "q3/offices.csv": b"city,staff\nOslo,12\n",
+        "q3/travel.pptx": make_pptx(tmp_path / "travel.pptx").read_bytes(),
+        "q3/rail.eml": make_eml(tmp_path / "rail.eml").read_bytes(),
+        "q3/bomb.xlsx": bomb,
+    }
+    result = upload(named(zip_bytes(members), "q3.zip"))
+    assert sorted(d.title for d in result.created) == [
+        "budget",
+        "offices",
+        "rail",
+        "staff",
+        "travel",
+    ]
+    ((name, reason),) = [(r.name, r.reason) for r in result.rejected]
+    assert name == "q3.zip/q3/bomb.xlsx" and "possible ZIP bomb" in reason

@@ -154,3 +154,5 @@ def test_upload_page_offers_drop_zone_and_recent_documents(admin_client):
     page = admin_client.get("/console/").content.decode()
     assert 'id="dropzone"' in page and 'data-upload-url="/api/v1/documents/"' in page
     assert "recent" in page
+    accept = page.split('accept="', 1)[1].split('"', 1)[0].split(",")
+    assert {".pdf", ".docx", ".xlsx", ".xls", ".csv", ".pptx", ".eml", ".zip"} <= set(accept)
