@@ -186,7 +186,7 @@ def chunk_document(
             if table is not None:
                 spans = _table_chunks(table, max_tokens, count_tokens)
                 kind = "table"
-                label = SECTION_SEPARATOR.join(p for p in (section.path, table.caption) if p)
+                label = _table_section(section.path, table.caption)
             else:
                 pieces = [
                     piece
@@ -212,6 +212,13 @@ def chunk_document(
                     )
                 )
     return chunks
+
+
+def _table_section(path: str, caption: str) -> str:
+    """The heading path, then the caption's parts it does not already hold (a sheet's caption
+    repeats the sheet's heading)."""
+    parts = [p for text in (path, caption) for p in text.split(SECTION_SEPARATOR) if p.strip()]
+    return SECTION_SEPARATOR.join(dict.fromkeys(parts))
 
 
 def _holds(pages: Sequence[str], table: Table) -> bool:
