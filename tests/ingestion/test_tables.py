@@ -123,3 +123,6 @@ def test_a_table_is_found_cited_by_rows_and_shown_as_a_table(
     assert '<div class="passage table-passage" id="passage"><table>' in html
     assert "<th>Q2 revenue</th>" in html and "<td>1,010</td>" in html
     assert "rows 2–4" in html
+
+    chinese = client.get(f"/sources/{chunk.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "第 2–4 行" in chinese and '<span class="tag">表格</span>' in chinese
