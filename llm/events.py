@@ -39,8 +39,9 @@ class SourcesFound(AnswerEvent):
 @dataclass(frozen=True)
 class Queued(AnswerEvent):
     """The model is busy with other questions: `ahead` of this one (the one being answered
-    included). Sent when the wait starts and whenever the number changes; none when the model is
-    free. Questions are served in the order they came (`llm.queue`)."""
+    included). Sent when the wait starts, whenever the number changes, and with 0 when its turn
+    comes; none when the model is free. Questions are served in the order they came
+    (`llm.queue`)."""
 
     kind: ClassVar[str] = "queue"
     ahead: int

@@ -221,8 +221,8 @@ class AnswerPipeline:
         ]
 
     def wait_for_turn(self, turn: Turn) -> Generator[Queued, None, None]:
-        """Wait for the model, saying how many questions are ahead whenever that changes; past
-        the back end's queue timeout, LLMTimeout."""
+        """Wait for the model, saying how many questions are ahead whenever that changes (and 0
+        when its turn comes, after a wait); past the back end's queue timeout, LLMTimeout."""
         timeout = getattr(self.llm, "queue_timeout", None)
         deadline = None if timeout is None else time.monotonic() + timeout
         told = None
@@ -236,6 +236,8 @@ class AnswerPipeline:
                     f"The language model is busy with other questions (waited {timeout:.0f} s);"
                     " please try again shortly."
                 )
+        if told is not None:
+            yield Queued(0)  # its turn: the client stops showing the wait
 
     def generate_checked(
         self, messages: list[Message], turn: Turn | None = None

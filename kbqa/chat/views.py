@@ -49,7 +49,7 @@ def _browser_strings() -> dict[str, str]:
         "writing": _("Writing the answer…"),
         "queued": _("Waiting for the model: {n} question(s) before yours…"),
         "sources_read": _("Sources being read"),
-        "page": _("p."),
+        "page": _("p. {page}"),
         "failed": _("The answer failed; please ask again."),
         "copied": _("Copied"),
         "rename_prompt": _("New title for this conversation:"),

@@ -120,7 +120,7 @@
     button.dataset.chunk = source.chunk_id;
     button.dataset.n = source.n;
     if (source.spans?.length) button.dataset.spans = spansParam(source.spans);
-    const where = source.page_label || `${strings.page} ${source.page}`;
+    const where = source.page_label || strings.page.replace("{page}", String(source.page));
     button.append(el("span", "n", String(source.n)), ` ${source.title} · ${where}`);
     return button;
   }
@@ -193,7 +193,9 @@
             status.textContent = strings.writing;
             showSources(answer, data.sources);
           } else if (event === "queue") {
-            status.textContent = strings.queued.replace("{n}", String(data.ahead));
+            status.textContent = data.ahead
+              ? strings.queued.replace("{n}", String(data.ahead))
+              : strings.writing;
           } else if (event === "token") {
             body.textContent += data.text;
             scrollToEnd();
