@@ -84,7 +84,13 @@ def focus_passages(
                 focused.append(None)
                 continue
             unscored += 1
-        kept = _choose(sentences, top, min(per_passage, left), seen)
+        if left <= 0:
+            focused.append(None)
+            continue
+        # A best sentence longer than the passage's share is still read from the first passage
+        # kept (a long list item can hold the answer), never beyond the whole budget after it.
+        first = not any(f is not None for f in focused)
+        kept = _choose(sentences, top, min(per_passage, left), seen, oversize=first)
         if not kept:
             focused.append(None)
             continue
@@ -119,10 +125,12 @@ def _key(sentence: str) -> str:
     return " ".join(sentence.split()).lower()
 
 
-def _choose(sentences: list[_Sentence], top: float, budget: int, seen: set[str]) -> list[int]:
+def _choose(
+    sentences: list[_Sentence], top: float, budget: int, seen: set[str], *, oversize: bool
+) -> list[int]:
     """Indexes of the sentences to read, in passage order: the best ones first, each with its
     neighbours, while they fit `budget`; sentences already read in an earlier passage are
-    skipped. A best sentence that alone exceeds the budget is still read when nothing else is."""
+    skipped. With `oversize`, a best sentence that alone exceeds the budget is still read."""
     if top > 0:
         order = sorted(range(len(sentences)), key=lambda i: -sentences[i].score)
         chosen = [i for i in order if sentences[i].score >= NEAR_BEST * top]
@@ -139,7 +147,7 @@ def _choose(sentences: list[_Sentence], top: float, budget: int, seen: set[str])
             if i in kept or _key(sentences[i].text) in seen:
                 continue
             cost = sentences[i].tokens
-            if spent + cost > budget and (kept or i != index):
+            if spent + cost > budget and (kept or i != index or not oversize):
                 continue
             kept.add(i)
             spent += cost

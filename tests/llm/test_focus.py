@@ -97,3 +97,14 @@ def test_the_sentences_an_answer_used_are_those_that_support_it():
     # Among what the model read only; everything read when no claim shares a word with it.
     read = [(0, 28), (29, 56)]
     assert used_spans(CAFETERIA, read, ["Nothing in common."]) == tuple(read)
+
+
+def test_the_whole_budget_holds_across_passages_even_with_long_sentences():
+    long = "The badge rule: " + " ".join(["badges"] * 60) + "."
+    passages = [long, long.replace("rule", "policy"), "Badges are blue. Badges are green."]
+    focus = focus_passages(
+        "What is the badge rule?", passages, count_tokens=words, budget=80, per_passage=30
+    )
+    assert focus[0] is not None  # the first passage's best sentence, although longer than 30
+    read = sum(words(f.text) for f in focus if f is not None)
+    assert read <= 80
