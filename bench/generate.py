@@ -5,9 +5,12 @@ In one run, on the same loaded model and the same prompt, alternating to share t
 - decode tokens/s of `LlamaCppBackend.stream` vs `Llama.create_chat_completion(stream=True)`
   called directly (goal: ours >= 0.95 x raw);
 - time to first token of a real question, split into retrieval, prompt evaluation (llama.cpp's own
-  counter, with the prompt cache cleared) and the first token itself.
+  counter, with the prompt cache cleared) and the first token itself;
+- with `--prompt-lookup N`: a question's answer with prompt-lookup decoding (N draft tokens a step,
+  `KBQA_LLM_PROMPT_LOOKUP`) against without, on two instances of the model, alternating: time to
+  first token and decode tokens/s (the answers must be the same: decoding is greedy).
 
-    .venv/bin/python bench/generate.py [--runs 3] [--max-tokens 128]
+    .venv/bin/python bench/generate.py [--runs 3] [--max-tokens 128] [--prompt-lookup 10]
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--prompt-lookup", type=int, default=0, help="compare N drafts a step")
     args = parser.parse_args()
 
     data_dir = setup_throwaway_django("kbqa-bench-generate-")
@@ -116,6 +120,49 @@ def main() -> None:
     print(f"time to first token (median of {args.runs}): {total:.2f} s = retrieval "
           f"{retrieval:.3f} s + prompt evaluation {prompt_eval:.2f} s ({n_prompt:.0f} tokens, "
           f"{n_prompt / prompt_eval:.0f} tok/s) + first token {first_token:.3f} s")  # fmt: skip
+
+    if args.prompt_lookup:
+        _compare_prompt_lookup(backend, messages, args)
+
+
+def _compare_prompt_lookup(plain, messages, args) -> None:
+    """Prompt-lookup decoding against plain decoding on the same RAG prompt, alternating."""
+    from llm.backends.llama_cpp import LlamaCppBackend
+
+    options = {
+        "model_path": plain.model_path,
+        "n_ctx": plain.n_ctx,
+        "n_threads": plain.n_threads,
+        "max_tokens": args.max_tokens,
+        "prefix_cache": 0,
+    }
+    backends = {
+        "plain": LlamaCppBackend(**options),
+        f"lookup {args.prompt_lookup}": LlamaCppBackend(
+            **options, prompt_lookup=args.prompt_lookup
+        ),
+    }
+    figures: dict[str, list[tuple[float, float, str]]] = {name: [] for name in backends}
+    for _ in range(args.runs):
+        for name, backend in backends.items():
+            backend.load().reset()  # read the whole prompt each time, both alike
+            mark = time.perf_counter()
+            pieces = []
+            first = None
+            for piece in backend.stream(messages, max_tokens=args.max_tokens):
+                first = first or time.perf_counter()
+                pieces.append(piece)
+            ended = time.perf_counter()
+            tokens = backend.count_tokens("".join(pieces))
+            rate = (tokens - 1) / (ended - first) if first and ended > first else 0.0
+            figures[name].append((first - mark if first else 0.0, rate, "".join(pieces)))
+    print(f"prompt lookup (median of {args.runs}, same prompt, the model reading it whole):")
+    for name, rows in figures.items():
+        ttft = statistics.median(r[0] for r in rows)
+        rate = statistics.median(r[1] for r in rows)
+        print(f"  {name:10s} time to first token {ttft:6.2f} s   decode {rate:6.1f} tokens/s")
+    answers = {rows[0][2] for rows in figures.values()}
+    print(f"  same answer: {len(answers) == 1}")
 
 
 if __name__ == "__main__":

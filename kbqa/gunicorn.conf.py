@@ -20,3 +20,11 @@ accesslog = "-"
 # gunicorn's control socket lives in the home directory by default, shared by every instance
 # (the tests start their own): kbqa does not use it.
 control_socket_disable = True
+
+
+def post_worker_init(worker) -> None:
+    """Each web worker loads the model and reads the prompts' fixed prefixes as it starts (in the
+    background: pages and searches are served meanwhile), not at its first question."""
+    from llm.warmup import warm_up_in_background
+
+    warm_up_in_background()

@@ -26,6 +26,11 @@ class Citation:
     ocr: bool = False
     rows: str = ""
     page_label: str = ""
+    # The sentences of `text` this is about, as character spans in `text`: in the sources, what
+    # the model read (empty: all of it); in an answer's citations, the sentences the answer used,
+    # which the source viewer highlights. `quote` is their text ("…" between runs apart).
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    quote: str = ""
 
     @classmethod
     def of(cls, n: int, passage: Passage) -> Citation:

@@ -1,5 +1,6 @@
 """The events of an answer as it is produced, for a client to show while it waits: the sources
-found, then the answer's text sentence by sentence, each with its checked citations.
+found, its place in the model's queue while other questions are answered, then the answer's text
+sentence by sentence, each with its checked citations.
 
 Each event names its `kind` (the Server-Sent Events name) and says what text it adds (`delta()`),
 so a consumer handles every event the same way. A `Run` yields the events and keeps what the
@@ -33,6 +34,17 @@ class SourcesFound(AnswerEvent):
     kind: ClassVar[str] = "sources"
     question: str  # the standalone question that was searched
     sources: list[Citation]
+
+
+@dataclass(frozen=True)
+class Queued(AnswerEvent):
+    """The model is busy with other questions: `ahead` of this one (the one being answered
+    included). Sent when the wait starts, whenever the number changes, and with 0 when its turn
+    comes; none when the model is free. Questions are served in the order they came
+    (`llm.queue`)."""
+
+    kind: ClassVar[str] = "queue"
+    ahead: int
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,13 @@
 1. rewrite a follow-up into a question that stands on its own;
 2. retrieve the best passages the asker may read;
 3. gate: refuse without generating when even the best passage is far from the question;
-4. fit as many passages as the model's context holds, numbered 1..n, into the prompt;
-5. generate, checking each sentence's citations as it arrives, and stream the checked sentences;
-6. verify: an answer with no supported sentence (or the model's own "not found") is a refusal.
+4. fit the passages, numbered 1..n, into the prompt: in the "focused" mode (the default) only the
+   sentences of each that bear on the question (`llm.focus`), in the "classic" mode whole chunks,
+   as many as the model's context holds;
+5. wait for the model's turn (`Queued` events say how many questions are ahead), then generate,
+   checking each sentence's citations as it arrives, and stream the checked sentences;
+6. verify: an answer with no supported sentence (or the model's own "not found") is a refusal;
+   each citation carries the sentences of its passage the answer used, for the source viewer.
 
 `answer_stream` gives the events as they happen and keeps the final `Answer`; `answer_question`
 waits for it. Anything a back end does wrong (down, slow, busy) ends in an Answer with `error` set
@@ -27,10 +31,12 @@ from django.db import connection
 from ingestion.passages import Passage, search_passages
 from llm.answer import Answer, Citation, ClosestDocument, Timings, Usage
 from llm.backends import get_llm
-from llm.backends.base import LLMBackend, LLMError, Message
-from llm.citations import CheckedSentence, CitationChecker, CitedAnswer
-from llm.events import AnswerEvent, Run, SourcesFound, TextAdded
+from llm.backends.base import LLMBackend, LLMError, LLMTimeout, Message
+from llm.citations import CheckedSentence, CitationChecker, CitedAnswer, SentenceCheck
+from llm.events import AnswerEvent, Queued, Run, SourcesFound, TextAdded
+from llm.focus import focus_passages, quote_of, used_spans
 from llm.prompts import (
+    FOCUSED,
     PromptTooLong,
     Source,
     build_messages,
@@ -40,12 +46,14 @@ from llm.prompts import (
     not_found_message,
     standalone_question,
 )
+from llm.queue import Turn
 
 logger = logging.getLogger(__name__)
 
 REWRITE_MAX_TOKENS = 64
 HISTORY_TURNS = 6  # messages of the conversation the rewrite sees
 CLOSEST_DOCUMENTS = 3
+QUEUE_POLL_S = 0.25  # how often a waiting question looks at its place in line
 
 Retrieve = Callable[[str, int], list[Passage]]
 
@@ -64,9 +72,11 @@ def answer_stream(
     history: list[Message] | None = None,
     top_k: int | None = None,
     retrieve: Retrieve | None = None,
+    mode: str | None = None,
 ) -> Run[Answer]:
-    """The answer's events (`SourcesFound`, then `TextAdded`…); the run's `result` is the final,
-    verified `Answer`. Only an empty question raises (ValueError).
+    """The answer's events (`SourcesFound`, `Queued` while the model is busy, then
+    `TextAdded`…); the run's `result` is the final, verified `Answer`. Only an empty question
+    raises (ValueError). `mode`: "focused" or "classic" (settings.KBQA_ANSWER_MODE by default).
 
     `user` is required so no caller forgets it: only the documents they may read are searched.
     `user=None` is for trusted in-process callers (the `ask` command, benchmarks): no restriction.
@@ -80,6 +90,7 @@ def answer_stream(
         top_k=top_k or settings.KBQA_TOP_K,
         retrieve=retrieve or partial(retrieve_readable, user=user),
         llm=get_llm(),
+        mode=mode or settings.KBQA_ANSWER_MODE,
     )
     return Run(pipeline.run())
 
@@ -99,8 +110,10 @@ class AnswerPipeline:
         top_k: int,
         retrieve: Retrieve,
         llm: LLMBackend,
+        mode: str = FOCUSED,
     ) -> None:
         self.question = question
+        self.mode = mode
         self.history = history
         self.top_k = top_k
         self.retrieve_passages = retrieve
@@ -125,10 +138,14 @@ class AnswerPipeline:
             return self.failure(exc, sources=self.candidates)
         yield SourcesFound(self.standalone, self.sources)
         release_database_connection()
+        turn = self.llm.queue_turn()
         try:
-            shown = yield from self.generate_checked(messages)
+            yield from self.wait_for_turn(turn)
+            shown = yield from self.generate_checked(messages, turn)
         except LLMError as exc:
             return self.failure(exc, sources=self.sources)
+        finally:
+            turn.release()
         return self.verdict(shown)
 
     # -- the steps -----------------------------------------------------------------------------
@@ -158,35 +175,85 @@ class AnswerPipeline:
         return best is not None and best >= settings.KBQA_MIN_RETRIEVAL_SCORE
 
     def fit_prompt(self) -> list[Message]:
-        """The prompt with as many sources as fit, renumbered 1..n in rank order."""
+        """The prompt with as many sources as fit, renumbered 1..n in rank order (focused: the
+        sentences of each that bear on the question, within settings.KBQA_SOURCE_TOKENS)."""
+        candidates = self.candidates
+        if self.mode == FOCUSED:
+            candidates = self.focused(candidates)
         fitted = fit_sources(
             self.llm,
             self.standalone,
             [
-                Source(c.n, c.title, c.page, c.text, c.section, ref=c.chunk_id, location=c.location)
-                for c in self.candidates
+                Source(
+                    c.n,
+                    c.title,
+                    c.page,
+                    c.quote or c.text,
+                    c.section,
+                    ref=c.chunk_id,
+                    location=c.location,
+                )
+                for c in candidates
             ],
             max_tokens=self.llm.max_tokens,
+            mode=self.mode,
         )
-        by_chunk = {c.chunk_id: c for c in self.candidates}
+        by_chunk = {c.chunk_id: c for c in candidates}
         self.sources = [replace(by_chunk[s.ref], n=s.n) for s in fitted]
-        messages = build_messages(self.standalone, fitted)
+        messages = build_messages(self.standalone, fitted, mode=self.mode)
         self.usage.prompt_tokens += self.llm.count_prompt_tokens(messages)
         return messages
 
+    def focused(self, candidates: list[Citation]) -> list[Citation]:
+        """The candidates with what the model is to read of each (`quote`, `spans`); passages
+        with nothing to read for this question are left out."""
+        focus = focus_passages(
+            self.standalone,
+            [c.text for c in candidates],
+            count_tokens=self.llm.count_tokens,
+            budget=settings.KBQA_SOURCE_TOKENS,
+            per_passage=settings.KBQA_PASSAGE_TOKENS,
+        )
+        return [
+            replace(c, quote=f.text, spans=list(f.spans))
+            for c, f in zip(candidates, focus, strict=True)
+            if f is not None
+        ]
+
+    def wait_for_turn(self, turn: Turn) -> Generator[Queued, None, None]:
+        """Wait for the model, saying how many questions are ahead whenever that changes (and 0
+        when its turn comes, after a wait); past the back end's queue timeout, LLMTimeout."""
+        timeout = getattr(self.llm, "queue_timeout", None)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        told = None
+        while not turn.wait(0 if told is None else QUEUE_POLL_S):
+            ahead = turn.ahead
+            if ahead != told:
+                told = ahead
+                yield Queued(ahead)
+            if deadline is not None and time.monotonic() > deadline:
+                raise LLMTimeout(
+                    f"The language model is busy with other questions (waited {timeout:.0f} s);"
+                    " please try again shortly."
+                )
+        if told is not None:
+            yield Queued(0)  # its turn: the client stops showing the wait
+
     def generate_checked(
-        self, messages: list[Message]
+        self, messages: list[Message], turn: Turn | None = None
     ) -> Generator[TextAdded, None, list[CheckedSentence]]:
-        """The model's answer, sentence by sentence once each sentence's citations are checked;
-        returns the sentences shown. The first token's wait is the prompt's evaluation."""
+        """The model's answer, sentence by sentence once each sentence's citations are checked
+        against what the model read; returns the sentences shown. The first token's wait is the
+        prompt's evaluation."""
         checker = CitationChecker(
-            {c.n: c.text for c in self.sources}, threshold=settings.KBQA_SUPPORT_THRESHOLD
+            {c.n: c.quote or c.text for c in self.sources},
+            threshold=settings.KBQA_SUPPORT_THRESHOLD,
         )
         shown = ShownAnswer()
         pieces: list[str] = []
         started = time.perf_counter()
         first_token = None
-        stream = self.llm.stream(messages, max_tokens=self.llm.max_tokens)
+        stream = self.llm.stream(messages, max_tokens=self.llm.max_tokens, turn=turn)
         try:
             for piece in stream:
                 if first_token is None:
@@ -226,9 +293,17 @@ class AnswerPipeline:
         return self._answer(
             answer=cited.text,
             refused=False,
-            citations=[by_n[n] for n in cited.numbers],
+            citations=[self.used(by_n[n], cited.checks) for n in cited.numbers],
             sentences=cited.checks,
         )
+
+    @staticmethod
+    def used(citation: Citation, checks: list[SentenceCheck]) -> Citation:
+        """The citation with the sentences of its passage that the answer's sentences citing it
+        rest on (among those the model read), for the source viewer to highlight."""
+        claims = [c.text for c in checks if citation.n in c.citations]
+        spans = used_spans(citation.text, citation.spans, claims)
+        return replace(citation, spans=list(spans), quote=quote_of(citation.text, spans))
 
     # -- endings -------------------------------------------------------------------------------
     def refusal(self) -> Answer:

@@ -39,6 +39,15 @@ class CitationSerializer(serializers.Serializer):
     page_label = serializers.CharField(
         allow_blank=True, default="", help_text="the page's name where it has one (a sheet's)"
     )
+    spans = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField(), min_length=2, max_length=2),
+        default=list,
+        help_text="[start, end] character spans in `text`: in `sources`, the sentences the model "
+        "read (empty: all of it); in `citations`, the sentences the answer used",
+    )
+    quote = serializers.CharField(
+        allow_blank=True, default="", help_text='the text of `spans` ("…" between runs apart)'
+    )
 
 
 class SentenceSerializer(serializers.Serializer):
@@ -104,6 +113,12 @@ class ConversationEventSerializer(serializers.Serializer):
 class SourcesEventSerializer(serializers.Serializer):
     standalone_question = serializers.CharField(source="question")
     sources = CitationSerializer(many=True, help_text="the passages the model reads")
+
+
+class QueueEventSerializer(serializers.Serializer):
+    ahead = serializers.IntegerField(
+        help_text="questions before this one for the model (the one being answered included)"
+    )
 
 
 class TextEventSerializer(serializers.Serializer):

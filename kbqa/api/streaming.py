@@ -2,6 +2,8 @@
 
 Events, in order: `conversation` ({"conversation_id"}), `sources` ({"standalone_question",
 "sources"}: the passages the model reads, so a client can show them while the answer is written),
+`queue` ({"ahead"}: the model is busy with other questions; sent when the wait starts, as the
+number changes, and with 0 when its turn comes),
 `token` ({"text"}): the answer sentence by sentence, each sent once its citations are checked, so
 the numbers a client shows are the final ones), and `done` (the answer's JSON as `POST /ask/`
 returns it). A failure after the stream has started ends it with `error` (the one error body),
@@ -19,6 +21,7 @@ from rest_framework.renderers import BaseRenderer
 
 from kbqa.api.serializers import (
     ConversationEventSerializer,
+    QueueEventSerializer,
     SourcesEventSerializer,
     StoredAnswerSerializer,
     TextEventSerializer,
@@ -31,6 +34,7 @@ logger = logging.getLogger(__name__)
 SERIALIZERS = {
     "conversation": ConversationEventSerializer,
     "sources": SourcesEventSerializer,
+    "queue": QueueEventSerializer,
     "token": TextEventSerializer,
     "done": StoredAnswerSerializer,
 }

@@ -37,12 +37,18 @@ def sanitize_markdown(text: str) -> str:
     )
 
 
-def _chip(n: int, chunk_id: int | None) -> str:
+def spans_param(spans: Iterable) -> str:
+    """A citation's used spans as the source viewer's `?spans=` value: "12-80,95-140"."""
+    return ",".join(f"{int(a)}-{int(b)}" for a, b in spans or [])
+
+
+def _chip(n: int, chunk_id: int | None, spans: str = "") -> str:
     if chunk_id is None:  # a number no stored citation maps to: shown as written, not clickable
         return f"[{n}]"
     label = html.escape(_("Open source %(n)s") % {"n": n})
+    marks = f' data-spans="{spans}"' if spans else ""  # digits, "-" and "," only
     return (
-        f'<button type="button" class="cite" data-n="{n}" data-chunk="{int(chunk_id)}" '
+        f'<button type="button" class="cite" data-n="{n}" data-chunk="{int(chunk_id)}"{marks} '
         f'aria-label="{label}">{n}</button>'
     )
 
@@ -76,11 +82,13 @@ def answer_html(
     unsupported = [s["text"] for s in sentences if not s.get("supported")]
     fragment, missing = _mark_unsupported(fragment, unsupported)
     chunks = {int(c["n"]): c.get("chunk_id") for c in citations}
+    spans = {int(c["n"]): spans_param(c.get("spans")) for c in citations}
 
     def chip(match: re.Match) -> str:
         if not _outside_tags(fragment, match.start()):  # "[1]" inside an attribute stays as is
             return match.group(0)
-        return _chip(int(match.group(1)), chunks.get(int(match.group(1))))
+        n = int(match.group(1))
+        return _chip(n, chunks.get(n), spans.get(n, ""))
 
     fragment = _MARKER.sub(chip, fragment)
     return mark_safe(fragment), missing  # sanitised above; chips are built from ints
@@ -93,6 +101,7 @@ def message_context(message) -> dict:
     )
     return {
         "message": message,
+        "citations": [{**c, "spans_param": spans_param(c.get("spans"))} for c in message.citations],
         "body": body,
         "unmarked_unsupported": missing,
         "unsupported_count": sum(1 for s in message.sentences if not s.get("supported")),

@@ -34,7 +34,7 @@ from kbqa.chat.selectors import (
     messages_visible,
 )
 from kbqa.chat.services import conversation_delete, conversation_rename, message_feedback
-from kbqa.chat.sources import passage_in_context
+from kbqa.chat.sources import parse_spans, passage_in_context
 from kbqa.errors import error_response
 
 SIDEBAR_CONVERSATIONS = 200  # the most recent; older ones stay in the API and the admin
@@ -47,6 +47,9 @@ def _browser_strings() -> dict[str, str]:
         "stopped": _("Stopped: the answer was not finished."),
         "thinking": _("Searching the documents…"),
         "writing": _("Writing the answer…"),
+        "queued": _("Waiting for the model: {n} question(s) before yours…"),
+        "sources_read": _("Sources being read"),
+        "page": _("p. {page}"),
         "failed": _("The answer failed; please ask again."),
         "copied": _("Copied"),
         "rename_prompt": _("New title for this conversation:"),
@@ -136,7 +139,8 @@ def feedback(request: HttpRequest, pk: int) -> JsonResponse:
 @login_required
 @require_GET
 def source(request: HttpRequest, chunk_id: int) -> HttpResponse:
-    """The source viewer's panel for one cited passage."""
+    """The source viewer's panel for one cited passage; `?spans=12-80,95-140` marks the sentences
+    of it an answer used (character spans in the passage)."""
     chunk = readable_chunk(request.user, chunk_id)
     document = chunk.document
     context = {
@@ -144,7 +148,7 @@ def source(request: HttpRequest, chunk_id: int) -> HttpResponse:
         "chunk": chunk,
         "page": chunk.page,
         "section": chunk.section,
-        "context": passage_in_context(chunk),
+        "context": passage_in_context(chunk, used=parse_spans(request.GET.get("spans", ""))),
         "is_pdf": pdf_pages.is_pdf(document),
         "boxes": pdf_pages.passage_boxes(document, chunk.page, chunk.text)
         if pdf_pages.is_pdf(document)

@@ -108,6 +108,7 @@ def evaluate_answers(
     citations_right: list[float] = []
     refused_unanswerable: list[float] = []
     refused_answerable: list[float] = []
+    supported: list[float] = []
     seconds: list[float] = []
     for query in queries:
         started = time.perf_counter()
@@ -125,12 +126,16 @@ def evaluate_answers(
             f1s.append(f1(answer, golds))
         for citation in result.get("citations") or []:
             citations_right.append(float(citation_is_correct(citation, query, citation_keys)))
+        checks = result.get("sentences") or []
+        if not refused and checks:
+            supported.append(sum(bool(c.get("supported")) for c in checks) / len(checks))
     return {
         "exact_match": _mean(em),
         "f1": _mean(f1s),
         "citation_precision": _mean(citations_right),
         "refusal_rate": _mean(refused_unanswerable),
         "false_refusal_rate": _mean(refused_answerable),
+        "supported_share": _mean(supported),
         "p50_s": round(statistics.median(seconds), 3) if seconds else None,
     }
 

@@ -143,10 +143,15 @@ def dataset_retrieve(dataset: Dataset, retriever: Retriever) -> Retrieve:
 
 
 def evaluate_dataset_answers(
-    dataset: Dataset, retriever: Retriever, *, progress: Progress | None = None
+    dataset: Dataset,
+    retriever: Retriever,
+    *,
+    progress: Progress | None = None,
+    mode: str | None = None,
 ) -> dict:
     """The `"answers"` object of `evaluate --answers`, plus `top_scores`: the best passage's dense
-    score per question, answerable and not, the figures to set KBQA_MIN_RETRIEVAL_SCORE by."""
+    score per question, answerable and not, the figures to set KBQA_MIN_RETRIEVAL_SCORE by.
+    `mode`: the answer mode ("focused", "classic"; settings.KBQA_ANSWER_MODE by default)."""
     search = dataset_retrieve(dataset, retriever)
     by_question = {q.question: q for q in dataset.queries}
     best_scores: list[float] = []
@@ -158,7 +163,7 @@ def evaluate_dataset_answers(
         return found
 
     def answer_fn(question: str) -> dict:
-        result = answer_question(question, user=None, retrieve=retrieve)
+        result = answer_question(question, user=None, retrieve=retrieve, mode=mode)
         query = by_question[question]
         top_scores[query.answerable].append(best_scores[-1])
         if progress:
@@ -167,6 +172,7 @@ def evaluate_dataset_answers(
                 json.dumps(
                     {
                         "q": question,
+                        "mode": mode or settings.KBQA_ANSWER_MODE,
                         "refused": result.refused,
                         "answer": result.answer[:160],
                         "cited": cited,

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from kbqa.settings.env import env_bool, env_float, env_int, env_list, env_str
 
@@ -320,9 +321,25 @@ else:
             "model_path": env_str("KBQA_LLM_MODEL_PATH", "bundled"),
             "n_threads": env_int("KBQA_LLM_THREADS", min(os.cpu_count() or 2, 8)),
             "timeout": env_float("KBQA_LLM_TIMEOUT", 300.0),
+            # States of the prompts' fixed prefixes kept per process (0: re-read every time).
+            "prefix_cache": env_int("KBQA_LLM_PREFIX_CACHE", 4),
+            # Draft tokens per step for prompt-lookup decoding (0: off; docs/speed.md says why).
+            "prompt_lookup": env_int("KBQA_LLM_PROMPT_LOOKUP", 0),
         },
     }
 KBQA_TOP_K = env_int("KBQA_TOP_K", 4)
+# How an answer is asked for (docs/speed.md): "focused" gives the model the sentences of each
+# passage that bear on the question, within KBQA_SOURCE_TOKENS in all and KBQA_PASSAGE_TOKENS a
+# passage, and asks for one to three sentences with the one source that holds them; "classic"
+# gives it whole passages and the earlier prompt (kept to compare).
+KBQA_ANSWER_MODE = env_str("KBQA_ANSWER_MODE", "focused")
+if KBQA_ANSWER_MODE not in ("focused", "classic"):
+    raise ImproperlyConfigured(f"KBQA_ANSWER_MODE={KBQA_ANSWER_MODE!r}: use focused or classic")
+KBQA_SOURCE_TOKENS = env_int("KBQA_SOURCE_TOKENS", 360)
+KBQA_PASSAGE_TOKENS = env_int("KBQA_PASSAGE_TOKENS", 140)
+# Load the model and read the prompts' fixed prefixes when a web worker starts (gunicorn's
+# post_worker_init), in the background, instead of at the first question.
+KBQA_LLM_WARM_UP = env_bool("KBQA_LLM_WARM_UP", True)
 
 # --- ingestion (see README, "Ingestion") ----------------------------------------------------------
 # Chunk budget in the embedding model's tokens (capped by what the model reads), and overlap.

@@ -22,6 +22,8 @@ os.environ.setdefault("KBQA_LLM_TIMEOUT", "7200")
 # The small bundled model, whatever else is installed: the suite's answers are pinned to it, and
 # it is what CI has.
 os.environ.setdefault("KBQA_LLM_MODEL_PATH", "bundled:0.5b")
+# Tests load the model when they need it, not at start.
+os.environ.setdefault("KBQA_LLM_WARM_UP", "0")
 
 from kbqa.settings.base import *  # noqa: F403
 from kbqa.settings.base import DATA_DIR, DATABASES

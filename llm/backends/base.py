@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import TypedDict
 
+from llm.queue import Immediate, Turn
+
 
 class Message(TypedDict):
     role: str  # "system" | "user" | "assistant"
@@ -37,8 +39,22 @@ class LLMBackend(ABC):
     max_tokens: int  # default answer length
 
     @abstractmethod
-    def stream(self, messages: list[Message], *, max_tokens: int | None = None) -> Iterator[str]:
-        """The assistant's reply, piece by piece as it is generated."""
+    def stream(
+        self, messages: list[Message], *, max_tokens: int | None = None, turn: Turn | None = None
+    ) -> Iterator[str]:
+        """The assistant's reply, piece by piece as it is generated. `turn`: a place in this back
+        end's queue the caller already waited for (`queue_turn`); without one the stream waits
+        for its own."""
+
+    def queue_turn(self) -> Turn:
+        """A place in line for the model. Back ends that serve one request at a time queue
+        callers in order; a server that batches requests has no line here (granted at once)."""
+        return Immediate()
+
+    def warm(self, prefixes: list[list[Message]]) -> None:
+        """Get ready to answer at once: load the model and prepare the chats' fixed parts (the
+        messages before each one's last). Nothing to do for a remote server."""
+        return None
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from llm.backends.base import LLMBackend, LLMError, LLMTimeout, LLMUnavailable, Message
+from llm.queue import Turn
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,9 @@ class OpenAICompatibleBackend(LLMBackend):
             ) from exc
 
     # --- interface ------------------------------------------------------------------------------
-    def stream(self, messages: list[Message], *, max_tokens: int | None = None) -> Iterator[str]:
+    def stream(
+        self, messages: list[Message], *, max_tokens: int | None = None, turn: Turn | None = None
+    ) -> Iterator[str]:
         payload = {
             "model": self.model,
             "messages": list(messages),

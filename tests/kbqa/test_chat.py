@@ -202,6 +202,27 @@ def test_source_viewer_shows_the_passage_in_context_and_on_the_page(
     assert b"".join(download.streaming_content).startswith(b"%PDF")
 
 
+def test_source_viewer_marks_the_sentences_the_answer_used(ingested_handbook, staff_client):
+    chunk = ingested_handbook.chunks.get(page=2)
+    sentence = "The Zorblax cafeteria on the third floor opens at 7:45 in the morning."
+    start = chunk.text.index(sentence)
+    spans = f"{start}-{start + len(sentence)},oops,9-3"  # malformed parts are ignored
+    html = staff_client.get(f"/sources/{chunk.pk}/?spans={spans}").content.decode()
+    used = re.findall(r'<mark class="used"[^>]*>(.*?)</mark>', html, re.S)
+    assert used == [sentence]
+    passage = re.search(r'<mark class="passage" id="passage">(.*?)</mark></div>', html, re.S)
+    assert passage and "Visitors must sign in" in passage.group(1)  # the rest, unmarked
+
+
+def test_chips_and_source_links_carry_the_used_spans_to_the_viewer():
+    html, _ = answer_html(
+        "Opens at 7:45 [1].",
+        citations=[{"n": 1, "chunk_id": 42, "spans": [[10, 50], [52, 80]]}],
+        sentences=[],
+    )
+    assert 'data-chunk="42" data-spans="10-50,52-80"' in html
+
+
 def test_source_viewer_refuses_what_is_not_readable(ingested_handbook, client, staff):
     chunk = ingested_handbook.chunks.first()
     assert client.get(f"/sources/{chunk.pk}/").status_code == 302  # signed out: log in first

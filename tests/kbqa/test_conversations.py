@@ -123,3 +123,16 @@ def test_chat_shows_the_error_and_opens_the_closest_passage(
     assert f'class="source-link" data-chunk="{closest["chunk_id"]}"' in html
     source = client.get(f"/sources/{closest['chunk_id']}/").content.decode()
     assert "7:45" in source  # the retrieved passage is still one click away
+
+
+def test_the_stream_says_how_many_questions_are_ahead():
+    from kbqa.api.streaming import answer_events
+    from llm.events import Queued, Run
+
+    def waiting():
+        yield Queued(2)
+        yield Queued(1)
+
+    assert "".join(answer_events(Run(waiting()))) == (
+        'event: queue\ndata: {"ahead": 2}\n\nevent: queue\ndata: {"ahead": 1}\n\n'
+    )

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 
 from llm.backends.base import LLMBackend, Message
+from llm.queue import Turn
 
 
 class ScriptedBackend(LLMBackend):
@@ -18,7 +19,9 @@ class ScriptedBackend(LLMBackend):
         self.context_size = context_size
         self.max_tokens = max_tokens
 
-    def stream(self, messages: list[Message], *, max_tokens: int | None = None) -> Iterator[str]:
+    def stream(
+        self, messages: list[Message], *, max_tokens: int | None = None, turn: Turn | None = None
+    ) -> Iterator[str]:
         yield from re.findall(r"\s*\S+", self.answer)
 
     def count_tokens(self, text: str) -> int:

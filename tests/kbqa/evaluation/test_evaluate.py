@@ -143,20 +143,32 @@ def test_short_run_on_a_shared_set(capsys, db):
 
 
 def test_answers_are_generated_and_scored_over_the_throwaway_index(passage_set, capsys, db):
-    # One answerable question and one the corpus cannot answer, through the real bundled model.
+    # One answerable question and one the corpus cannot answer, through the real bundled model,
+    # in both answer modes (the classic one stays selectable to compare).
     write_jsonl(passage_set / "queries.jsonl", [QUERIES[0], QUERIES[4]])
-    result = evaluate_json("--dataset", str(passage_set), "--answers", capsys=capsys)
-    answers = result["answers"]
-    assert set(answers) == {
-        "exact_match",
-        "f1",
-        "citation_precision",
-        "refusal_rate",
-        "false_refusal_rate",
-        "p50_s",
-    }
-    assert answers["false_refusal_rate"] == 0.0  # the cafeteria question was answered...
-    assert answers["citation_precision"] == 1.0  # ...citing the cafeteria passage only
-    assert answers["f1"] > 0.0  # "7:45" is in the answer, among other words
-    assert answers["refusal_rate"] == 1.0  # and the CEO question was refused
-    assert answers["p50_s"] > 0.0
+    result = evaluate_json(
+        "--dataset", str(passage_set), "--answers", "--answer-modes", "classic,focused",
+        capsys=capsys,
+    )  # fmt: skip
+    assert set(result["answers"]) == {"classic", "focused"}
+    for answers in result["answers"].values():
+        assert set(answers) == {
+            "exact_match",
+            "f1",
+            "citation_precision",
+            "refusal_rate",
+            "false_refusal_rate",
+            "supported_share",
+            "p50_s",
+        }
+        assert answers["false_refusal_rate"] == 0.0  # the cafeteria question was answered...
+        assert answers["citation_precision"] == 1.0  # ...citing the cafeteria passage only
+        assert answers["f1"] > 0.0  # "7:45" is in the answer, among other words
+        assert answers["refusal_rate"] == 1.0  # and the CEO question was refused
+        assert 0.0 < answers["supported_share"] <= 1.0
+        assert answers["p50_s"] > 0.0
+
+
+def test_an_unknown_answer_mode_is_refused(passage_set, capsys, db):
+    with pytest.raises(CommandError, match="answer-modes"):
+        call_command("evaluate", "--dataset", str(passage_set), "--answers", "--answer-modes", "x")

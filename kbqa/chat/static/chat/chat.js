@@ -112,6 +112,33 @@
     answerNode.replaceWith(holder.firstElementChild);
   }
 
+  // A source's button, as the stored answer's template draws it: number, title, page. Its spans
+  // (the sentences the model read) go to the viewer, which highlights them.
+  function sourceButton(source) {
+    const button = el("button", "source-link");
+    button.type = "button";
+    button.dataset.chunk = source.chunk_id;
+    button.dataset.n = source.n;
+    if (source.spans?.length) button.dataset.spans = spansParam(source.spans);
+    const where = source.page_label || strings.page.replace("{page}", String(source.page));
+    button.append(el("span", "n", String(source.n)), ` ${source.title} · ${where}`);
+    return button;
+  }
+
+  const spansParam = (spans) => spans.map(([a, b]) => `${a}-${b}`).join(",");
+
+  // Shown as soon as retrieval ends, before the model writes a word.
+  function showSources(answer, sources) {
+    if (!sources.length) return;
+    const list = el("ol", "sources pending");
+    for (const source of sources) {
+      const li = el("li");
+      li.append(sourceButton(source));
+      list.append(li);
+    }
+    answer.append(el("h3", "sources-title", strings.sources_read), list);
+  }
+
   async function ask(question) {
     document.getElementById("welcome")?.remove();
     const turn = el("section", "turn");
@@ -164,6 +191,11 @@
             sidebarEntry(conversationId, question.slice(0, 80));
           } else if (event === "sources") {
             status.textContent = strings.writing;
+            showSources(answer, data.sources);
+          } else if (event === "queue") {
+            status.textContent = data.ahead
+              ? strings.queued.replace("{n}", String(data.ahead))
+              : strings.writing;
           } else if (event === "token") {
             body.textContent += data.text;
             scrollToEnd();
@@ -276,7 +308,8 @@
     if (!target) return;
     const answer = target.closest(".answer");
     if (target.matches(".cite, .source-link")) {
-      openSource(url("sourceUrl", target.dataset.chunk), target);
+      const spans = target.dataset.spans ? `?spans=${target.dataset.spans}` : "";
+      openSource(url("sourceUrl", target.dataset.chunk) + spans, target);
     } else if (target.matches(".page-link")) {
       openSource(target.dataset.url, target);
     } else if (target.matches(".source-panel .close")) {
