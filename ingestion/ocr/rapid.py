@@ -1,0 +1,84 @@
+"""rapidocr (PP-OCR detection, direction and recognition models on onnxruntime), Chinese and
+English in one recognition model.
+
+The models ship inside the rapidocr wheel. Every model path is set explicitly to the bundled
+file: left unset, rapidocr resolves a download URL and fetches what it misses, which an offline
+site must never attempt. A missing bundled model is an installation error, said at load time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from ingestion.ocr.engine import OcrLine
+
+# The models of rapidocr 3.10's default configuration (PP-OCRv6 small det/rec, mobile direction).
+MODELS = {
+    "Det": "PP-OCRv6_det_small.onnx",
+    "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+    "Rec": "PP-OCRv6_rec_small.onnx",
+}
+
+
+# Detection on the page scaled to 960 pixels on its longer side (PaddleOCR's own default), not
+# rapidocr's "shorter side at least 736": on rendered document pages it misses fewer lines and
+# takes a third less time (docs/ocr.md). Recognition still reads each line from the full image.
+DETECTION = {"Det.limit_type": "max", "Det.limit_side_len": 960}
+
+
+def bundled_models() -> dict[str, Path]:
+    import rapidocr
+
+    folder = Path(rapidocr.__file__).parent / "models"
+    paths = {task: folder / name for task, name in MODELS.items()}
+    missing = [str(path) for path in paths.values() if not path.is_file()]
+    if missing:
+        raise RuntimeError(
+            "rapidocr's bundled models are missing (" + ", ".join(missing) + "): reinstall "
+            "rapidocr from requirements.txt; kbqa never downloads models."
+        )
+    return paths
+
+
+class RapidOcrEngine:
+    """`threads`: onnxruntime's threads per model call (None: one per core). `params`: further
+    rapidocr settings by their dotted names ("Det.box_thresh", "Global.max_side_len", ...)."""
+
+    def __init__(
+        self, *, threads: int | None = None, min_score: float = 0.5, params: dict | None = None
+    ) -> None:
+        from rapidocr import RapidOCR
+
+        config: dict[str, Any] = {
+            "Global.log_level": "warning",
+            "Global.text_score": min_score,
+            **DETECTION,
+        }
+        for task, path in bundled_models().items():
+            config[f"{task}.model_path"] = str(path)
+        if threads:
+            config["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
+        config.update(params or {})
+        self.ocr = RapidOCR(params=config)
+
+    def read(self, image: Image.Image) -> list[OcrLine]:
+        result = self.ocr(image)
+        if not result.txts:
+            return []
+        lines = []
+        for box, text, score in zip(result.boxes, result.txts, result.scores, strict=True):
+            xs, ys = box[:, 0], box[:, 1]
+            lines.append(
+                OcrLine(
+                    text=text,
+                    left=float(xs.min()),
+                    top=float(ys.min()),
+                    right=float(xs.max()),
+                    bottom=float(ys.max()),
+                    score=float(score),
+                )
+            )
+        return lines
