@@ -11,7 +11,8 @@ configuration at 150 and 200 dpi, and rapidocr's default detection size at 150 d
 `ingestion.ocr.rapid.DETECTION` makes). Prints per row:
 
 - CER: the edit distance between OCR's text and the text layer, over their characters with all
-  whitespace removed and NFKC applied to both (ligatures, full-width forms), divided by the text
+  whitespace removed, NFKC applied to both (ligatures, full-width forms) and typographic quotes
+  made straight (text layers differ in them, not in what they say), divided by the text
   layer's length, pooled over the pages (total edits / total characters);
 - order-free CER: the same counts compared as bags of characters (max of missing and extra), so
   a margin note or a diagram label read in another order than the text layer's costs nothing;
@@ -34,8 +35,11 @@ sys.path.insert(0, str(REPO))
 MIN_CHARS = 300
 
 
+QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"'})
+
+
 def normalized(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text).split())
+    return "".join(unicodedata.normalize("NFKC", text).translate(QUOTES).split())
 
 
 def sample_pages(folder: Path, count: int) -> list[tuple[Path, int, str]]:

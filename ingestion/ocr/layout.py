@@ -2,11 +2,11 @@
 
 Engines return lines roughly top to bottom, which on a two-column page interleaves the columns
 line by line, so sentences (and chunks) would mix both. The lines are put in order by a small
-recursive XY cut: a vertical gap that no line crosses splits columns (when the lines on both
-sides are long enough to be prose: a table's short cells stay in rows); else a wide horizontal
-gap splits the region, and each part is ordered the same way. Within a column, lines that share
-a row are read left to right. A wider gap between rows, or a new column, starts a paragraph
-(a blank line), which the chunker treats as a sentence end.
+recursive XY cut: a vertical gap that no prose line (a long one) crosses splits columns, the
+short lines (a figure's labels) going to the column they sit in, while a table's short cells stay
+in rows; else a wide horizontal gap splits the region, and each part is ordered the same way.
+Within a column, lines that share a row are read left to right. A wider gap between rows, or a
+new column, starts a paragraph (a blank line), which the chunker treats as a sentence end.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from statistics import median
 from ingestion.ocr.engine import OcrLine
 from ingestion.parsers.base import TextBox
 
-COLUMN_GAP = 0.015  # of the page's width: the least gap between columns
-COLUMN_LINE_WIDTH = 0.15  # of the page's width: the median line of a column is at least this long
+COLUMN_LINE_WIDTH = 0.2  # of the page's width: a prose line, which a gutter must not cross
+COLUMN_MIN_LINES = 3  # prose lines wholly on each side of a gutter
+COLUMN_CROSSING = 0.1  # of the prose lines: at most this many may cross a gutter
 PARAGRAPH_GAP = 0.7  # of the median line height: a wider gap between rows starts a paragraph
 BLOCK_GAP = 1.2  # of the median line height: a wider gap may separate regions (a title, columns)
 
@@ -75,17 +76,64 @@ def _blocks(lines: list[OcrLine], page_width: float, line_height: float) -> list
     """Regions of the page in reading order (recursive XY cut, columns first)."""
     if len(lines) <= 1:
         return [lines]
-    columns = _split(lines, lambda line: (line.left, line.right), COLUMN_GAP * page_width)
-    if len(columns) > 1 and all(_is_column(c, page_width) for c in columns):
-        return [block for column in columns for block in _blocks(column, page_width, line_height)]
+    if (gutter := _gutter(lines, page_width)) is not None:
+        return [
+            block
+            for region in _column_regions(lines, gutter)
+            for block in _blocks(region, page_width, line_height)
+        ]
     bands = _split(lines, lambda line: (line.top, line.bottom), BLOCK_GAP * line_height)
     if len(bands) > 1:
         return [block for band in bands for block in _blocks(band, page_width, line_height)]
     return [lines]
 
 
-def _is_column(lines: list[OcrLine], page_width: float) -> bool:
-    return median(line.width for line in lines) >= COLUMN_LINE_WIDTH * page_width
+def _core(line: OcrLine) -> tuple[float, float]:
+    """A line's horizontal extent without the padding detection adds (about half its height each
+    side): across a narrow gutter the padded boxes of two columns touch, their cores do not."""
+    return line.left + line.height / 2, line.right - line.height / 2
+
+
+def _gutter(lines: list[OcrLine], page_width: float) -> float | None:
+    """The x of a gutter between columns of prose (long lines): at least `COLUMN_MIN_LINES` prose
+    lines wholly on each side, and at most a few crossing it (a running header, a title or a
+    caption over both columns); the one fewest cross. None on a page of one column."""
+    prose = [_core(line) for line in lines if line.width >= COLUMN_LINE_WIDTH * page_width]
+    best: tuple[int, float] | None = None
+    for x in sorted({right for _, right in prose}):
+        left = sum(right <= x for _, right in prose)
+        right = sum(start > x for start, _ in prose)
+        crossing = len(prose) - left - right
+        if min(left, right) >= COLUMN_MIN_LINES and crossing <= COLUMN_CROSSING * len(prose):
+            if best is None or crossing < best[0]:
+                best = (crossing, x)
+    return None if best is None else best[1]
+
+
+def _column_regions(lines: list[OcrLine], gutter: float) -> list[list[OcrLine]]:
+    """The page cut at the gutter: the lines crossing it (full width) stand alone in top-to-bottom
+    order, and between two of them the left column's lines come before the right column's."""
+    spanning = sorted((x for x in lines if _core(x)[0] <= gutter < _core(x)[1]), key=_middle)
+    regions: list[list[OcrLine]] = []
+    rest = [line for line in lines if not _core(line)[0] <= gutter < _core(line)[1]]
+    for bound in [*spanning, None]:
+        above = [x for x in rest if bound is None or _middle(x) < _middle(bound)]
+        rest = [x for x in rest if x not in above]
+        regions += [
+            side
+            for side in (
+                [x for x in above if (x.left + x.right) / 2 <= gutter],
+                [x for x in above if (x.left + x.right) / 2 > gutter],
+            )
+            if side
+        ]
+        if bound is not None:
+            regions.append([bound])
+    return regions
+
+
+def _middle(line: OcrLine) -> float:
+    return (line.top + line.bottom) / 2
 
 
 def _split(lines: list[OcrLine], extent, min_gap: float) -> list[list[OcrLine]]:
