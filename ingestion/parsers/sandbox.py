@@ -160,19 +160,26 @@ def _main(path: str, name: str, memory_mb: str, ocr_spec: str = "") -> None:
     except ParseError as exc:
         data = {"error": str(exc), "code": exc.code, "params": exc.params}
     except MemoryError:
-        data = {
-            "error": f"The file needs more than the {memory_mb} MB parsing memory limit.",
-            "code": "parse_memory",
-            "params": {"mb": int(memory_mb)},
-        }
+        data = _out_of_memory(memory_mb)
     except Exception as exc:  # any parser bug on a hostile file is a property of that file
         detail = f"{type(exc).__name__}: {exc}"
-        data = {
-            "error": f"The parser failed on this file ({detail}).",
-            "code": "parser_failed",
-            "params": {"detail": detail},
-        }
+        if "bad_alloc" in detail:  # onnxruntime (OCR) out of memory: a C++ allocation failed
+            data = _out_of_memory(memory_mb)
+        else:
+            data = {
+                "error": f"The parser failed on this file ({detail}).",
+                "code": "parser_failed",
+                "params": {"detail": detail},
+            }
     sys.stdout.write(json.dumps(data))
+
+
+def _out_of_memory(memory_mb: str) -> dict:
+    return {
+        "error": f"The file needs more than the {memory_mb} MB parsing memory limit.",
+        "code": "parse_memory",
+        "params": {"mb": int(memory_mb)},
+    }
 
 
 if __name__ == "__main__":

@@ -230,3 +230,12 @@ def test_a_zip_with_a_bomb_image_indexes_the_others(isolated_index):
     assert (ended["bomb"].status, ended["bomb"].error_code) == ("failed", "image_bomb")
     assert (ended["strip"].status, ended["strip"].error_code) == ("failed", "image_too_large")
     assert "decompression bomb" in ended["bomb"].error
+
+
+def test_ocr_out_of_memory_in_the_sandbox_is_said_so(tmp_path: Path):
+    """onnxruntime reports a failed allocation as a RuntimeError naming std::bad_alloc (or the
+    child dies): either way the reason is the memory limit, not a parser bug."""
+    path = scanned_pdf(tmp_path / "scan.pdf", SCANNED_PAGES[:1])
+    with pytest.raises(ParseError, match="600 MB") as caught:
+        parse_isolated(path, name="scan.pdf", timeout_s=300, memory_mb=600, ocr=None)
+    assert caught.value.code == "parse_memory"
