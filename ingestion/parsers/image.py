@@ -25,7 +25,9 @@ def parse_image(path: Path, ocr: PageReader | None = None) -> ParsedDocument:
     boxes: list[TextBox] = []
     try:
         with image:
-            frames = getattr(image, "n_frames", 1)
+            # A TIFF's frames are pages; other formats' extra frames are not (a JPEG from a
+            # camera may carry its preview as a second, MPO frame).
+            frames = image.n_frames if image.format == "TIFF" else 1
             ocr.plan(frames)
             for index in range(frames):
                 image.seek(index)

@@ -11,7 +11,7 @@ it later.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -65,7 +65,9 @@ def _set_state(document: Document, status: str, **fields) -> None:
         setattr(document, name, value)
 
 
-def parse_document(path: Path, *, name: str, on_progress=None) -> ParsedDocument:
+def parse_document(
+    path: Path, *, name: str, on_progress: Callable[[int, int], None] | None = None
+) -> ParsedDocument:
     """Parse in the sandbox; `on_progress(done, total)` follows the pages it OCRs."""
     from ingestion.parsers.sandbox import parse_isolated
 

@@ -88,7 +88,7 @@ def _image_page(document: Document, page: int) -> Image.Image:
     """The frame as ingestion read it (upright by EXIF), scaled: the OCR boxes are in percent of
     it, so they fit at any scale. Ingestion has refused any image too large to open here."""
     with Image.open(document.file.path) as image:
-        if not 1 <= page <= getattr(image, "n_frames", 1):
+        if not 1 <= page <= (image.n_frames if image.format == "TIFF" else 1):
             raise ValueError(f"The document has no page {page}.")
         image.seek(page - 1)
         frame = ImageOps.exif_transpose(image).convert("RGB")

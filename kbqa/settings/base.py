@@ -342,7 +342,7 @@ KBQA_OCR = {
     "BACKEND": env_str("KBQA_OCR_BACKEND", "ingestion.ocr.rapid.RapidOcrEngine"),
     "OPTIONS": {"threads": env_int("KBQA_OCR_THREADS", 0) or None},
 }
-KBQA_OCR_PAGE_S = env_int("KBQA_OCR_PAGE_S", 30)
+KBQA_OCR_PAGE_S = env_int("KBQA_OCR_PAGE_S", 60)
 DATA_UPLOAD_MAX_NUMBER_FILES = KBQA_ZIP_MAX_FILES
 # Answering refuses without generating when the best retrieved passage scores below this. The scale
 # is the dense cosine similarity: recalibrate it from the best-passage scores that
