@@ -239,3 +239,18 @@ def test_ocr_out_of_memory_in_the_sandbox_is_said_so(tmp_path: Path):
     with pytest.raises(ParseError, match="600 MB") as caught:
         parse_isolated(path, name="scan.pdf", timeout_s=300, memory_mb=600, ocr=None)
     assert caught.value.code == "parse_memory"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "kind"),
+    [
+        ("scan.tiff", image_bytes(text_image(NOTICE), "PNG"), "a PNG image"),
+        ("photo.jpg", b"%PDF-1.4\n", "a PDF document"),
+        ("notice.png", b"Just some text, not an image.", "something else"),
+    ],
+)
+def test_an_image_whose_content_is_something_else_is_refused(tmp_path: Path, name, data, kind):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(ParseError, match=f"named {Path(name).suffix} but its content is {kind}"):
+        parse_file(path)
