@@ -8,8 +8,10 @@ daemonic and may not start multiprocessing children.
 OCR runs in the same child, under the same limits. Its progress comes back as lines on the
 child's stderr (`PROGRESS done total`), read while the child works; the time limit grows by
 `ocr_page_s` for each page the child says it will OCR, so a long scan is not killed by the limit
-that keeps a hostile text file short. The child gets few malloc arenas: onnxruntime's threads
-would otherwise each reserve an arena of address space, which the memory limit counts.
+that keeps a hostile text file short. A child whose parent died (a worker killed mid-document)
+stops at its next page: writing its progress to the closed pipe fails. The child gets few malloc
+arenas: onnxruntime's threads would otherwise each reserve an arena of address space, which the
+memory limit counts.
 
 Run as `python -m ingestion.parsers.sandbox PATH NAME MEMORY_MB [OCR_SPEC_JSON]`.
 """
