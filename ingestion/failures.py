@@ -30,8 +30,19 @@ MESSAGES = {
     "not_text": _("The file is named as text but holds binary data."),
     "no_pages": _("The PDF has no pages."),
     "no_text_layer": _(
-        "No text could be extracted: pages %(pages)s have no text layer (scanned?)."
+        "No text could be extracted: pages %(pages)s have no usable text layer, and OCR found no "
+        "text either."
     ),
+    "unreadable_image": _("The file is not a readable image (%(detail)s)."),
+    "image_bomb": _(
+        "The image was refused as a possible decompression bomb: %(width)s × %(height)s pixels "
+        "is more than the limit of %(limit)s pixels."
+    ),
+    "image_too_large": _(
+        "The image is too large to read: %(width)s × %(height)s pixels; a page may be at most "
+        "%(limit)s pixels on a side."
+    ),
+    "ocr_no_text": _("OCR found no text in the image."),
     "no_text": _("The file contains no text."),
     "parse_timeout": _("Parsing took longer than the %(seconds)s s limit and was stopped."),
     "parse_memory": _("Parsing needed more than the %(mb)s MB memory limit."),
@@ -47,6 +58,7 @@ KINDS = {
     "a ZIP archive": _("a ZIP archive"),
     "a PNG image": _("a PNG image"),
     "a JPEG image": _("a JPEG image"),
+    "a TIFF image": _("a TIFF image"),
     "a GIF image": _("a GIF image"),
     "a Windows executable": _("a Windows executable"),
     "a Linux executable": _("a Linux executable"),

@@ -9,10 +9,13 @@ can act on.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingestion.parsers.base import (
     HTML_SUFFIXES,
+    IMAGE_SUFFIXES,
     MARKDOWN_SUFFIXES,
     SPREADSHEET_SUFFIXES,
     SUPPORTED_SUFFIXES,
@@ -22,6 +25,9 @@ from ingestion.parsers.base import (
     unsupported_error,
     unsupported_message,
 )
+
+if TYPE_CHECKING:
+    from ingestion.ocr import PageReader
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -34,11 +40,14 @@ __all__ = [
 ]
 
 
-def parse_file(path: Path, *, name: str | None = None) -> ParsedDocument:
+def parse_file(
+    path: Path, *, name: str | None = None, ocr: PageReader | None = None
+) -> ParsedDocument:
     """Parse in this process, choosing the parser by extension after checking the content agrees.
-    NUL characters in the text become spaces (offsets stay true): they mean nothing in a passage,
-    and PostgreSQL refuses them in text columns."""
-    return _without_nul(_parse(path, name=name))
+    `ocr` reads the pages that hold no text but an image of it (default: the bundled engine,
+    no progress reported). NUL characters in the text become spaces (offsets stay true): they
+    mean nothing in a passage, and PostgreSQL refuses them in text columns."""
+    return _without_nul(_parse(path, name=name, ocr=ocr))
 
 
 def _without_nul(parsed: ParsedDocument) -> ParsedDocument:
@@ -47,7 +56,7 @@ def _without_nul(parsed: ParsedDocument) -> ParsedDocument:
     return parsed
 
 
-def _parse(path: Path, *, name: str | None) -> ParsedDocument:
+def _parse(path: Path, *, name: str | None, ocr: PageReader | None) -> ParsedDocument:
     from ingestion.parsers.sniff import check_content
 
     suffix = Path(name or path.name).suffix.lower()
@@ -57,7 +66,7 @@ def _parse(path: Path, *, name: str | None) -> ParsedDocument:
     if suffix == ".pdf":
         from ingestion.parsers.pdf import parse_pdf
 
-        return parse_pdf(path)
+        return parse_pdf(path, ocr)
     if suffix == ".docx":
         from ingestion.parsers.docx import parse_docx
 
@@ -75,7 +84,11 @@ def _parse(path: Path, *, name: str | None) -> ParsedDocument:
     if suffix == ".eml":
         from ingestion.parsers.eml import parse_eml
 
-        return parse_eml(path, parse_file=parse_file)
+        return parse_eml(path, parse_file=partial(parse_file, ocr=ocr))
+    if suffix in IMAGE_SUFFIXES:
+        from ingestion.parsers.image import parse_image
+
+        return parse_image(path, ocr)
     if suffix in HTML_SUFFIXES:
         from ingestion.parsers.html import parse_html
 

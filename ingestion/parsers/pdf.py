@@ -1,4 +1,6 @@
-"""PDF text per page (pypdf), headings from the document outline, and pages with no text layer."""
+"""PDF text per page (pypdf), headings from the document outline, and OCR for the pages whose text
+layer is missing (scans) or garbage (fonts without a ToUnicode map): only those pages are
+rendered and read, text pages keep the fast path."""
 
 from __future__ import annotations
 
@@ -6,7 +8,9 @@ import logging
 import re
 from pathlib import Path
 
-from ingestion.parsers.base import Heading, ParsedDocument, ParseError
+from ingestion.ocr import PageReader
+from ingestion.parsers.base import Heading, ParsedDocument, ParseError, TextBox
+from ingestion.parsers.garbled import is_garbled
 from ingestion.parsers.pdf_tables import add_tables
 
 logger = logging.getLogger(__name__)
@@ -14,7 +18,7 @@ logger = logging.getLogger(__name__)
 ENCRYPTED = "The PDF is password-protected; upload an unencrypted copy."
 
 
-def parse_pdf(path: Path) -> ParsedDocument:
+def parse_pdf(path: Path, ocr: PageReader | None = None) -> ParsedDocument:
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, PyPdfError
 
@@ -40,16 +44,51 @@ def parse_pdf(path: Path) -> ParsedDocument:
     if not pages:
         raise ParseError("The PDF has no pages.", "no_pages")
     blank = [number for number, text in enumerate(pages, start=1) if not text.strip()]
-    if len(blank) == len(pages):
+    garbled = [number for number, text in enumerate(pages, start=1) if is_garbled(text)]
+    read, boxes, notes = _ocr(path, pages, blank, garbled, ocr or PageReader())
+    empty = [number for number, text in enumerate(pages, start=1) if not text.strip()]
+    if len(empty) == len(pages):
         raise ParseError(
-            f"No text could be extracted: {pages_phrase(blank)} no text layer (scanned?).",
+            f"No text could be extracted: {pages_phrase(empty)} no usable text layer, and OCR "
+            "found no text either.",
             "no_text_layer",
-            pages=page_ranges(blank),
+            pages=page_ranges(empty),
         )
-    notes = [f"{pages_phrase(blank)} no text layer (scanned?)"] if blank else []
-    pages, tables = add_tables(path, pages, skip=set(blank))
+    pages, tables = add_tables(path, pages, skip={*blank, *garbled})
     headings = _outline_headings(reader, pages) or numbered_headings(pages)
-    return ParsedDocument(pages=pages, headings=headings, notes=notes, tables=tables)
+    return ParsedDocument(
+        pages=pages, headings=headings, notes=notes, tables=tables, ocr_pages=read, boxes=boxes
+    )
+
+
+def _ocr(
+    path: Path, pages: list[str], blank: list[int], garbled: list[int], ocr: PageReader
+) -> tuple[list[int], list[TextBox], list[str]]:
+    """OCR the blank and garbled pages, in place in `pages`: (pages OCR read text on, their
+    line boxes, notes saying what was OCRed). A garbled page OCR cannot read ends empty: its
+    mojibake is never kept."""
+    from ingestion.parsers.pdf_ocr import ocr_pages
+
+    numbers = sorted({*blank, *garbled})
+    if not numbers:
+        return [], [], []
+    found = ocr_pages(path, numbers, ocr)
+    read: list[int] = []
+    boxes: list[TextBox] = []
+    for number in numbers:
+        text, page_boxes = found.get(number, ("", []))
+        pages[number - 1] = text
+        if text.strip():
+            read.append(number)
+            boxes.extend(page_boxes)
+    notes = []
+    if scanned := [number for number in blank if number in read]:
+        notes.append(f"{pages_phrase(scanned)} no text layer (scanned?): read by OCR")
+    if mended := [number for number in garbled if number in read]:
+        notes.append(f"{pages_phrase(mended)} a garbled text layer: read by OCR instead")
+    if unread := [number for number in numbers if number not in read]:
+        notes.append(f"{pages_phrase(unread)} no text, not even by OCR")
+    return read, boxes, notes
 
 
 def page_ranges(numbers: list[int]) -> str:

@@ -21,11 +21,14 @@ from typing import IO
 from ingestion.parsers.base import ParseError, unreadable_error
 
 PDF, ZIP, OLE = "a PDF document", "a ZIP archive", "an old Office (OLE) document"
+PNG, JPEG, TIFF = "a PNG image", "a JPEG image", "a TIFF image"
 _SIGNATURES: list[tuple[bytes, str]] = [
     (b"%PDF", PDF),
     (b"PK\x03\x04", ZIP),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\x89PNG", PNG),
+    (b"\xff\xd8\xff", JPEG),
+    (b"II*\x00", TIFF),  # little-endian
+    (b"MM\x00*", TIFF),  # big-endian
     (b"GIF8", "a GIF image"),
     (b"MZ", "a Windows executable"),
     (b"\x7fELF", "a Linux executable"),
@@ -41,7 +44,16 @@ OOXML = {
     ".xlsx": ("xl/workbook.xml", "something other than an Excel workbook"),
     ".pptx": ("ppt/presentation.xml", "something other than a PowerPoint presentation"),
 }
-_EXPECTED = {".pdf": PDF, ".xls": OLE, **dict.fromkeys(OOXML, ZIP)}
+_EXPECTED = {
+    ".pdf": PDF,
+    ".xls": OLE,
+    **dict.fromkeys(OOXML, ZIP),
+    ".png": PNG,
+    ".jpg": JPEG,
+    ".jpeg": JPEG,
+    ".tif": TIFF,
+    ".tiff": TIFF,
+}
 _UNREADABLE = {
     ".docx": ("a readable Word document", "unreadable_docx"),
     ".xlsx": ("a readable spreadsheet", "unreadable_spreadsheet"),

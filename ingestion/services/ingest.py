@@ -11,7 +11,7 @@ it later.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -65,7 +65,10 @@ def _set_state(document: Document, status: str, **fields) -> None:
         setattr(document, name, value)
 
 
-def parse_document(path: Path, *, name: str) -> ParsedDocument:
+def parse_document(
+    path: Path, *, name: str, on_progress: Callable[[int, int], None] | None = None
+) -> ParsedDocument:
+    """Parse in the sandbox; `on_progress(done, total)` follows the pages it OCRs."""
     from ingestion.parsers.sandbox import parse_isolated
 
     return parse_isolated(
@@ -73,6 +76,9 @@ def parse_document(path: Path, *, name: str) -> ParsedDocument:
         name=name,
         timeout_s=settings.KBQA_PARSE_TIMEOUT_S,
         memory_mb=settings.KBQA_PARSE_MEMORY_MB,
+        ocr=settings.KBQA_OCR,
+        ocr_page_s=settings.KBQA_OCR_PAGE_S,
+        on_progress=on_progress,
     )
 
 
@@ -165,15 +171,22 @@ def document_ingest(*, document_id: int, worker: str = "") -> Document:
 def _ingest_steps(document: Document, worker: str) -> None:
     _set_state(
         document, State.PARSING, progress=0, error="", error_code="", error_params={}, notes="",
-        worker=worker,
+        worker=worker, ocr_total=0, ocr_done=0,
     )  # fmt: skip
-    parsed = parse_document(Path(document.file.path), name=document.file.name)
+
+    def on_ocr(done: int, total: int) -> None:
+        # Stops the parse (the sandbox kills its child) when the document was deleted meanwhile.
+        percent = done * 100 // max(total, 1)
+        _set_state(document, State.PARSING, ocr_done=done, ocr_total=total, progress=percent)
+
+    parsed = parse_document(Path(document.file.path), name=document.file.name, on_progress=on_ocr)
     specs = document_chunk(parsed)
     if not specs:
         raise ParseError("The file contains no text.", "no_text")
     _set_state(
-        document, State.EMBEDDING, notes="\n".join(parsed.notes), page_count=len(parsed.pages)
-    )
+        document, State.EMBEDDING, notes="\n".join(parsed.notes), page_count=len(parsed.pages),
+        progress=0,
+    )  # fmt: skip
     _replace_chunks(document, specs)
     _set_state(document, State.INDEXED, progress=100)
 

@@ -257,6 +257,8 @@ class DocumentSerializer(serializers.ModelSerializer):
             "collection_name",
             "status",
             "progress",
+            "ocr_total",
+            "ocr_done",
             "error",
             "error_code",
             "retryable",

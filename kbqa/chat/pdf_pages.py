@@ -1,5 +1,7 @@
-"""A PDF page as the reader sees it: rendered to PNG (pdfium), with the boxes of a cited passage so
-the viewer can mark it on the image.
+"""A page as the reader sees it: a PDF page rendered to PNG (pdfium), or an image document's page
+(a TIFF frame, upright by its EXIF orientation, scaled down), with the boxes of a cited passage so
+the viewer can mark it on the image. An OCR passage carries its own boxes (its lines', from
+ingestion); a text PDF's passage is located in the page's text layer.
 
 Rendered pages are cached under `DATA_DIR/pages/<document id>-<sha256 prefix>/`, keyed by the
 file's hash so a re-uploaded or replaced file never shows a stale picture. Written atomically
@@ -17,10 +19,13 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 from django.conf import settings
+from PIL import Image, ImageOps
 
-from ingestion.models import Document
+from ingestion.models import Chunk, Document
+from ingestion.parsers.base import IMAGE_SUFFIXES
 
 RENDER_SCALE = 1.5  # 108 dpi: sharp on a laptop beside the chat, ~150 KB a page
+IMAGE_MAX_SIDE = 1600  # an image page is scaled down to this many pixels on its longer side
 _WORD = re.compile(r"\w", re.UNICODE)
 _ANCHOR_CHARS = 60  # when the whole passage is not found verbatim, match its two ends
 # pdfium is not thread-safe: one call into it at a time in this process.
@@ -41,6 +46,14 @@ def is_pdf(document: Document) -> bool:
     return document.file.name.lower().endswith(".pdf")
 
 
+def is_image(document: Document) -> bool:
+    return Path(document.file.name).suffix.lower() in IMAGE_SUFFIXES
+
+
+def has_page_images(document: Document) -> bool:
+    return is_pdf(document) or is_image(document)
+
+
 def _cache_path(document: Document, page: int) -> Path:
     folder = f"{document.pk}-{document.sha256[:16]}"
     return Path(settings.DATA_DIR) / "pages" / folder / f"{page}.png"
@@ -52,19 +65,45 @@ def page_png(document: Document, page: int) -> Path:
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _pdfium_lock:
-        pdf = pdfium.PdfDocument(document.file.path)
-        try:
-            if not 1 <= page <= len(pdf):
-                raise ValueError(f"The document has no page {page}.")
-            image = pdf[page - 1].render(scale=RENDER_SCALE).to_pil()
-        finally:
-            pdf.close()
+    image = _image_page(document, page) if is_image(document) else _pdf_page(document, page)
     handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(handle)
     image.save(tmp, format="PNG", optimize=True)
     Path(tmp).replace(path)
     return path
+
+
+def _pdf_page(document: Document, page: int) -> Image.Image:
+    with _pdfium_lock:
+        pdf = pdfium.PdfDocument(document.file.path)
+        try:
+            if not 1 <= page <= len(pdf):
+                raise ValueError(f"The document has no page {page}.")
+            return pdf[page - 1].render(scale=RENDER_SCALE).to_pil()
+        finally:
+            pdf.close()
+
+
+def _image_page(document: Document, page: int) -> Image.Image:
+    """The frame as ingestion read it (upright by EXIF), scaled: the OCR boxes are in percent of
+    it, so they fit at any scale. Ingestion has refused any image too large to open here."""
+    with Image.open(document.file.path) as image:
+        if not 1 <= page <= (image.n_frames if image.format == "TIFF" else 1):
+            raise ValueError(f"The document has no page {page}.")
+        image.seek(page - 1)
+        frame = ImageOps.exif_transpose(image).convert("RGB")
+    frame.thumbnail((IMAGE_MAX_SIDE, IMAGE_MAX_SIDE))
+    return frame
+
+
+def chunk_boxes(chunk: Chunk) -> list[Box]:
+    """Where a cited chunk lies on its page's image: its OCR lines' boxes, else (a text PDF)
+    the passage located in the page's text layer, else nowhere."""
+    if chunk.boxes:
+        return [Box(*box) for box in chunk.boxes]
+    if is_pdf(chunk.document):
+        return passage_boxes(chunk.document, chunk.page, chunk.text)
+    return []
 
 
 def _normalized(text: str) -> tuple[str, list[int]]:

@@ -150,9 +150,8 @@ def source(request: HttpRequest, chunk_id: int) -> HttpResponse:
         "section": chunk.section,
         "context": passage_in_context(chunk, used=parse_spans(request.GET.get("spans", ""))),
         "is_pdf": pdf_pages.is_pdf(document),
-        "boxes": pdf_pages.passage_boxes(document, chunk.page, chunk.text)
-        if pdf_pages.is_pdf(document)
-        else [],
+        "page_image": pdf_pages.has_page_images(document),
+        "boxes": pdf_pages.chunk_boxes(chunk),
     }
     return render(request, "chat/_source.html", context)
 
@@ -162,7 +161,12 @@ def source(request: HttpRequest, chunk_id: int) -> HttpResponse:
 def document_page(request: HttpRequest, pk: int, page: int) -> HttpResponse:
     """The viewer's panel for a page without a passage (a refusal's closest documents)."""
     document = readable_document(request.user, pk)
-    context = {"document": document, "page": page, "is_pdf": pdf_pages.is_pdf(document)}
+    context = {
+        "document": document,
+        "page": page,
+        "is_pdf": pdf_pages.is_pdf(document),
+        "page_image": pdf_pages.has_page_images(document),
+    }
     return render(request, "chat/_source.html", context)
 
 
@@ -170,7 +174,7 @@ def document_page(request: HttpRequest, pk: int, page: int) -> HttpResponse:
 @require_GET
 def page_image(request: HttpRequest, pk: int, page: int) -> FileResponse:
     document = readable_document(request.user, pk)
-    if not pdf_pages.is_pdf(document):
+    if not pdf_pages.has_page_images(document):
         raise Http404
     try:
         path = pdf_pages.page_png(document, page)

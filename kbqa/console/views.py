@@ -44,8 +44,9 @@ STATUS_LABELS = {
     Document.Status.INDEXED: gettext_lazy("Indexed"),
     Document.Status.FAILED: gettext_lazy("Failed"),
 }
-# Where each state sits on one bar from upload to indexed; embedding fills most of it. A failed
-# document shows its reason instead of a bar.
+# Where each state sits on one bar from upload to indexed; embedding fills most of it, or OCR
+# (10–70 %) where pages are OCRed, which takes far longer. A failed document shows its reason
+# instead of a bar.
 _STATE_PERCENT = {"uploaded": 5, "queued": 10, "parsing": 20, "indexed": 100}
 
 
@@ -63,17 +64,29 @@ def console_view(view):
 
 def document_row(document: Document) -> dict:
     """A document's state as the console shows it, in the page and in the status JSON."""
-    if document.status == Document.Status.EMBEDDING:
+    label = str(STATUS_LABELS.get(document.status, document.status))
+    ocr = document.ocr_total > 0
+    if document.status == Document.Status.EMBEDDING and ocr:
+        percent = 70 + round(0.3 * document.progress)
+    elif document.status == Document.Status.EMBEDDING:
         percent = 25 + round(0.75 * document.progress)
+    elif document.status == Document.Status.PARSING and ocr:
+        percent = 10 + round(60 * document.ocr_done / document.ocr_total)
+        label = _("OCR %(done)s/%(total)s pages") % {
+            "done": document.ocr_done,
+            "total": document.ocr_total,
+        }
     else:
         percent = _STATE_PERCENT.get(document.status, 0)
     return {
         "id": document.pk,
         "title": str(document),
         "status": document.status,
-        "label": str(STATUS_LABELS.get(document.status, document.status)),
+        "label": label,
         "percent": percent,
         "progress": document.progress,
+        "ocr_done": document.ocr_done,
+        "ocr_total": document.ocr_total,
         "error": document.failure,
         "retryable": document.retryable,
         "notes": document.notes,

@@ -352,6 +352,14 @@ KBQA_ZIP_MAX_RATIO = env_int("KBQA_ZIP_MAX_RATIO", 100)  # uncompressed:compress
 # Parsing runs in a child process, killed past these limits (a file built to hang the parser).
 KBQA_PARSE_TIMEOUT_S = env_int("KBQA_PARSE_TIMEOUT_S", 300)
 KBQA_PARSE_MEMORY_MB = env_int("KBQA_PARSE_MEMORY_MB", 2048)
+# OCR of scanned pages, images and garbled text layers (docs/ocr.md), inside the same child: the
+# engine (bundled rapidocr; any class with `read(image) -> [OcrLine]`), its options, and the parse
+# time allowed per page to OCR, on top of KBQA_PARSE_TIMEOUT_S.
+KBQA_OCR = {
+    "BACKEND": env_str("KBQA_OCR_BACKEND", "ingestion.ocr.rapid.RapidOcrEngine"),
+    "OPTIONS": {"threads": env_int("KBQA_OCR_THREADS", 0) or None},
+}
+KBQA_OCR_PAGE_S = env_int("KBQA_OCR_PAGE_S", 60)
 DATA_UPLOAD_MAX_NUMBER_FILES = KBQA_ZIP_MAX_FILES
 # Answering refuses without generating when the best retrieved passage scores below this. The scale
 # is the dense cosine similarity: recalibrate it from the best-passage scores that

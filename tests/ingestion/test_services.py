@@ -117,9 +117,10 @@ def test_failure_on_reindex_removes_the_old_chunks_and_vectors(ingested_handbook
 
 
 def test_pdf_pages_without_text_are_noted_on_the_document(db, tmp_path: Path, isolated_index):
-    document = ingest(make_pdf(tmp_path / "partly-scanned.pdf", [["Readable page one."], []]))
+    document = ingest(make_pdf(tmp_path / "partly-blank.pdf", [["Readable page one."], []]))
     assert document.status == Document.Status.INDEXED
-    assert document.notes == "page 2 has no text layer (scanned?)"
+    assert document.notes == "page 2 has no text, not even by OCR"
+    assert (document.ocr_total, document.ocr_done) == (1, 1)
 
 
 def test_worker_start_requeues_its_interrupted_documents(
