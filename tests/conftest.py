@@ -21,6 +21,17 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language: a request with Accept-Language activates its
+    language in the thread (LocaleMiddleware) and leaves it active after the response, so a
+    Chinese page in one test made the next test's English messages Chinese."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 def pytest_sessionfinish(session, exitstatus) -> None:
     # The test settings made a fresh data directory for this run; nothing a test writes outlives it.
     data_dir = Path(settings.DATA_DIR)
