@@ -15,9 +15,10 @@ from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-# Phrased so CI's small 0.5B model reads its source [1] (page 19, /media) right: asked "Which
-# directory contains mount points for removable media", it answers "/mnt" from that same passage.
-QUESTION = "What is the mount point for removable media such as CD-ROMs?"
+# A question whose answer is one sentence of page 19 the model can copy. The /media question the
+# flow asked before depended on how the pinned 0.5B model weighed the rationale's "/mnt/cdrom"
+# against the heading: its answer changed with the prompt and the CPU (CI said "/mnt/cdrom1").
+QUESTION = "What is the /mnt directory provided for?"
 INGEST_TIMEOUT_MS = 15 * 60_000  # ~150 passages through the bundled embedder on a shared 2-core CI
 ANSWER_TIMEOUT_MS = 10 * 60_000
 
@@ -95,7 +96,7 @@ def test_upload_ask_cite_feedback_stop_and_chinese(
         == Message.objects.get(pk=int(answer.get_attribute("data-message"))).content
     )
     assert "refused" not in answer.get_attribute("class"), answer.inner_text()
-    assert "/media" in answer.locator(".body").inner_text()
+    assert "temporar" in answer.locator(".body").inner_text()
     assert re.search(r"/c/\d+/$", page.url), page.url  # the new conversation has its address
     assert page.locator("#conversation-list .conv.current").count() == 1
 
@@ -104,7 +105,7 @@ def test_upload_ask_cite_feedback_stop_and_chinese(
     chip.click()
     passage = page.locator("#source-panel #passage")
     passage.wait_for()
-    assert "/media" in passage.inner_text()
+    assert "temporarily mount a filesystem" in passage.inner_text()
     assert "page 19" in page.locator("#source-panel .meta").inner_text()
     image = page.locator("#source-panel .pdf-page img")
     page.wait_for_function(
@@ -120,7 +121,7 @@ def test_upload_ask_cite_feedback_stop_and_chinese(
 
     # --- Feedback: thumbs down with a comment, stored with the message ------------------------
     answer.locator('.vote[data-rating="-1"]').click()
-    answer.locator(".comment-form textarea").fill("Should also mention /mnt.")
+    answer.locator(".comment-form textarea").fill("Should also say what not to put there.")
     answer.locator(".comment-form button[type=submit]").click()
     page.wait_for_function(
         "el => el.textContent.trim().length > 0",
@@ -128,14 +129,17 @@ def test_upload_ask_cite_feedback_stop_and_chinese(
     )
     screenshot(page, "feedback")
     message = Message.objects.get(pk=int(answer.get_attribute("data-message")))
-    assert (message.rating, message.feedback_comment) == (-1, "Should also mention /mnt.")
+    assert (message.rating, message.feedback_comment) == (
+        -1,
+        "Should also say what not to put there.",
+    )
 
     # --- Overview: the voted-down question is there for the admins -----------------------------
     conversation_url = page.url
     navigate(page, ".topnav >> text=Console")
     navigate(page, ".tabs >> text=Overview")
     flagged = page.locator("#flagged tbody").inner_text()
-    assert QUESTION in flagged and "Should also mention /mnt." in flagged
+    assert QUESTION in flagged and "Should also say what not to put there." in flagged
     assert page.locator("#total-documents").inner_text() == "1"
     screenshot(page, "overview")
     page.goto(conversation_url)
