@@ -25,6 +25,7 @@ from ingestion.parsers.base import (
     unsupported_error,
     unsupported_message,
 )
+from ingestion.parsers.cleaning import clean_text
 
 if TYPE_CHECKING:
     from ingestion.ocr import PageReader
@@ -45,14 +46,14 @@ def parse_file(
 ) -> ParsedDocument:
     """Parse in this process, choosing the parser by extension after checking the content agrees.
     `ocr` reads the pages that hold no text but an image of it (default: the bundled engine,
-    no progress reported). NUL characters in the text become spaces (offsets stay true): they
-    mean nothing in a passage, and PostgreSQL refuses them in text columns."""
-    return _without_nul(_parse(path, name=name, ocr=ocr))
+    no progress reported). The text is cleaned one character for one (`cleaning`): NUL, and CJK
+    radicals that look like ideographs."""
+    return _cleaned(_parse(path, name=name, ocr=ocr))
 
 
-def _without_nul(parsed: ParsedDocument) -> ParsedDocument:
-    parsed.pages = [page.replace("\x00", " ") for page in parsed.pages]
-    parsed.headings = [replace(h, title=h.title.replace("\x00", " ")) for h in parsed.headings]
+def _cleaned(parsed: ParsedDocument) -> ParsedDocument:
+    parsed.pages = [clean_text(page) for page in parsed.pages]
+    parsed.headings = [replace(h, title=clean_text(h.title)) for h in parsed.headings]
     return parsed
 
 

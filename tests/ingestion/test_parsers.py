@@ -154,6 +154,27 @@ def test_text_encodings(tmp_path: Path, data: bytes, expected: str):
     assert parse_file(path).pages == [expected]
 
 
+def test_cjk_radicals_become_the_ideographs_they_look_like(tmp_path: Path):
+    # Kangxi radicals (⼀, ⼦) and radicals-supplement forms (⻅, ⻣), one for one.
+    path = tmp_path / "note.txt"
+    path.write_text("\u2f00个分\u2f26，常\u2ec5的\u2ee3架。", encoding="utf-8")
+    assert parse_file(path).pages == ["一个分子，常见的骨架。"]
+
+
+def test_a_nul_in_a_pdf_text_layer_becomes_a_space(tmp_path: Path):
+    # PostgreSQL refuses NUL in text columns; the offsets of the rest must not move.
+    pdf = make_pdf(tmp_path / "nul.pdf", [["Hello\x00world, ten days of leave a year."]])
+    assert parse_file(pdf).pages == ["Hello world, ten days of leave a year."]
+
+
+def test_pdf_written_with_radical_code_points_reads_as_ideographs(shared_docs: Path):
+    # This poster's producer wrote 分子 as 分⼦ (U+2F26): search for 分子 must find it.
+    parsed = parse_file(shared_docs / "zh" / "mineru-chemistry-introduction.pdf")
+    text = "".join(parsed.pages)
+    assert "分子" in text and "常见" in text
+    assert not any("\u2e80" <= char <= "\u2fdf" for char in text)
+
+
 def test_unsupported_type(tmp_path: Path):
     path = tmp_path / "sheet.ods"
     path.write_bytes(b"PK\x03\x04")
