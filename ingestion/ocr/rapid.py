@@ -21,6 +21,11 @@ MODELS = {
     "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
     "Rec": "PP-OCRv6_rec_small.onnx",
 }
+# rapidocr scales any image whose longer side exceeds its `Global.max_side_len` (2000 pixels) down
+# before detection and recognition alike: a poster rendered at 4000 pixels (pdf_ocr's cap) lost
+# its small print (line CER 22.6 % against 0.2 % unscaled, docs/ocr.md). Pages up to A4 at 150 dpi
+# are below both caps; larger images cost more time a page, within the sandbox's allowance.
+MAX_SIDE = 4000
 
 
 def bundled_models() -> dict[str, Path]:
@@ -49,7 +54,11 @@ class RapidOcrEngine:
         # rapidocr's own detection size (the shorter side at least 736 pixels) is kept: scaling
         # pages down to 960 pixels instead (PaddleOCR's default) was a quarter faster but missed
         # small print, at three times the error rate (docs/ocr.md).
-        config: dict[str, Any] = {"Global.log_level": "warning", "Global.text_score": min_score}
+        config: dict[str, Any] = {
+            "Global.log_level": "warning",
+            "Global.text_score": min_score,
+            "Global.max_side_len": MAX_SIDE,
+        }
         for task, path in bundled_models().items():
             config[f"{task}.model_path"] = str(path)
         if threads:

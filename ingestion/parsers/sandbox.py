@@ -149,11 +149,23 @@ def _report(done: int, total: int) -> None:
     sys.stderr.flush()
 
 
+# How native libraries word a failed allocation: onnxruntime's std::bad_alloc, or the thread pool
+# it could not start under the memory limit ("pthread_create failed, error code: 12 error msg:
+# Cannot allocate memory", ENOMEM).
+_OUT_OF_MEMORY = ("bad_alloc", "Cannot allocate memory")
+
+
 def _main(path: str, name: str, memory_mb: str, ocr_spec: str = "") -> None:
+    import os
     import resource
 
     from ingestion.ocr import PageReader
 
+    # The result is the only thing on stdout: what libraries print there (onnxruntime's
+    # "EP Error" banner, from Python or C) goes to stderr with the rest of their chatter.
+    result = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     limit = int(memory_mb) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     ocr = PageReader(json.loads(ocr_spec) if ocr_spec else None, on_progress=_report)
@@ -165,7 +177,7 @@ def _main(path: str, name: str, memory_mb: str, ocr_spec: str = "") -> None:
         data = _out_of_memory(memory_mb)
     except Exception as exc:  # any parser bug on a hostile file is a property of that file
         detail = f"{type(exc).__name__}: {exc}"
-        if "bad_alloc" in detail:  # onnxruntime (OCR) out of memory: a C++ allocation failed
+        if any(words in detail for words in _OUT_OF_MEMORY):
             data = _out_of_memory(memory_mb)
         else:
             data = {
@@ -173,7 +185,8 @@ def _main(path: str, name: str, memory_mb: str, ocr_spec: str = "") -> None:
                 "code": "parser_failed",
                 "params": {"detail": detail},
             }
-    sys.stdout.write(json.dumps(data))
+    result.write(json.dumps(data))
+    result.close()
 
 
 def _out_of_memory(memory_mb: str) -> dict:

@@ -185,6 +185,17 @@ def test_the_sandbox_reports_ocr_progress_and_grows_its_time_limit(tmp_path: Pat
     assert all("fire" in words(page) for page in parsed.pages)
 
 
+def test_what_libraries_print_on_stdout_does_not_break_the_sandbox_result(tmp_path: Path):
+    """onnxruntime prints an "EP Error" banner on stdout when a provider fails (seen under the
+    memory limit on a CI machine): the child's result is read from stdout, so that must stay
+    clean."""
+    image = tmp_path / "notice.png"
+    image.write_bytes(image_bytes(text_image(NOTICE), "PNG"))
+    chatty = {"BACKEND": "tests.fixtures.scans.ChattyRapidOcrEngine", "OPTIONS": {}}
+    parsed = parse_isolated(image, name="notice.png", timeout_s=120, memory_mb=2048, ocr=chatty)
+    assert "fire" in words(parsed.pages[0])
+
+
 def test_the_sandbox_stops_ocr_at_its_limit(tmp_path: Path):
     tiff = tmp_path / "slow.tiff"
     tiff.write_bytes(multipage_tiff([text_image(NOTICE)] * 3))
