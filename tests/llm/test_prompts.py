@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from llm.backends import get_llm
-from llm.prompts import PromptTooLong, Source, build_messages, fit_sources
+from llm.prompts import (
+    ANSWER_IN_CHINESE,
+    CLASSIC,
+    FOCUSED,
+    PromptTooLong,
+    Source,
+    build_messages,
+    fit_sources,
+)
 
 SENTENCE = "The Zorblax cafeteria on the third floor opens at 7:45 in the morning. "
 
@@ -52,3 +60,16 @@ def test_a_question_longer_than_the_context_is_refused(llm, monkeypatch):
     monkeypatch.setattr(llm, "context_size", 300)
     with pytest.raises(PromptTooLong):
         fit_sources(llm, "When? " * 10, _sources(), max_tokens=200)
+
+
+def test_a_chinese_question_is_asked_to_be_answered_in_chinese_after_the_fixed_prefix():
+    sources = [Source(1, "员工手册", 3, "年假为每年 25 天。")]
+    chinese = build_messages("年假有几天？", sources, mode=FOCUSED)
+    english = build_messages("How many days of leave?", sources, mode=FOCUSED)
+    assert chinese[-1]["content"].endswith("Question: 年假有几天？\n" + ANSWER_IN_CHINESE)
+    assert ANSWER_IN_CHINESE not in english[-1]["content"]
+    assert chinese[:-1] == english[:-1]  # the prefix llama.cpp keeps is untouched
+    assert (
+        ANSWER_IN_CHINESE
+        not in build_messages("年假有几天？", sources, mode=CLASSIC)[-1]["content"]
+    )
