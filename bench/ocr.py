@@ -157,7 +157,7 @@ def measure(pages, dpi: int, reader, raw) -> tuple:
     line_edits = line_chars = outside = read_chars = 0
     raw_s: list[float] = []
     our_s: list[float] = []
-    for number, (path, page, truth) in enumerate(pages):
+    for number, (path, page, truth, truth_chars) in enumerate(pages):
         image = render(path, page, dpi)
         for turn in (0, 1) if number % 2 else (1, 0):
             started = time.perf_counter()
@@ -171,7 +171,7 @@ def measure(pages, dpi: int, reader, raw) -> tuple:
         edits += Levenshtein.distance(reference, hypothesis)
         unordered += order_free_errors(reference, hypothesis)
         chars += len(reference)
-        errors, total, beyond = line_errors(text_layer_chars(path, page), text, boxes)
+        errors, total, beyond = line_errors(truth_chars, text, boxes)
         line_edits, line_chars, outside = line_edits + errors, line_chars + total, outside + beyond
         read_chars += len(hypothesis)
         print(
@@ -208,8 +208,11 @@ def main() -> None:
     ]
     rows = []
     for language in ("en", "zh"):
-        pages = sample_pages(args.shared / "docs" / language, args.pages)
-        names = sorted({path.name for path, _, _ in pages})
+        pages = [  # the text layer's characters read once, for every configuration
+            (path, page, truth, text_layer_chars(path, page))
+            for path, page, truth in sample_pages(args.shared / "docs" / language, args.pages)
+        ]
+        names = sorted({path.name for path, *_ in pages})
         print(f"{language}: {len(pages)} pages from {len(names)} PDFs: {', '.join(names)}")
         for name, spec, dpi in configurations:
             raw = load_engine(spec).ocr
