@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from kbqa.api import openai_compat
@@ -7,8 +6,7 @@ from kbqa.api import openai_compat
 urlpatterns = [
     path("", include("kbqa.chat.urls")),
     path("console/", include("kbqa.console.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("kbqa.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("kbqa.api.urls")),

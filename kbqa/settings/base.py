@@ -14,6 +14,12 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from kbqa.settings.env import env_bool, env_float, env_int, env_list, env_str
+from kbqa.settings.signin import (
+    authentication_backends,
+    ldap_settings,
+    local_settings,
+    oidc_settings,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -52,6 +58,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "kbqa",
+    "kbqa.accounts",
     "kbqa.api",
     "kbqa.chat",
     "kbqa.console",
@@ -144,6 +151,14 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Sign-in: local accounts, LDAP / Active Directory, OpenID Connect (kbqa/settings/signin.py) --
+_LDAP = ldap_settings()
+_OIDC = oidc_settings()
+globals().update(local_settings() | _LDAP | _OIDC)
+AUTHENTICATION_BACKENDS = authentication_backends(
+    ldap=_LDAP["KBQA_LDAP_ENABLED"], oidc=_OIDC["KBQA_OIDC_ENABLED"]
+)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "kbqa.api.authentication.ApiTokenAuthentication",
@@ -235,6 +250,16 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery beat (`celery worker --beat` in bin/start, the `beat` service in docker-compose.yml):
+# directory accounts' groups and enabled state are re-read this often, the bound on how long a
+# change in the directory takes to reach open sessions and API tokens.
+CELERY_BEAT_SCHEDULE = {
+    "directory-recheck": {
+        "task": "kbqa.accounts.tasks.directory_recheck",
+        "schedule": 60.0 * env_int("KBQA_DIRECTORY_RECHECK_MINUTES", 15),
+    }
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- kbqa: pluggable back ends and tuning --------------------------------------------------------
 # Each back end is {"BACKEND": dotted path, "OPTIONS": {...}}; "bundled" means the model that ships
