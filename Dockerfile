@@ -8,10 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     KBQA_DATA_DIR=/data
 
 # llama-cpp-python compiles from source, for AVX2 rather than the build machine's CPU (see
-# README, "Models").
+# README, "Models"); python-ldap compiles against OpenLDAP's and Cyrus SASL's headers (the -dev
+# packages bring the libraries it then runs on).
 ENV CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends build-essential cmake \
+    && apt-get install -y --no-install-recommends build-essential cmake libldap2-dev libsasl2-dev \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -82,8 +82,11 @@ class WorkerProcess:
         return self.log.read_text(errors="replace")
 
 
-def start_worker(tmp_path: Path, *, broker_env: dict[str, str | None]) -> WorkerProcess:
-    """A real `celery worker` process on this run's queue, data directory and test database."""
+def start_worker(
+    tmp_path: Path, *, broker_env: dict[str, str | None], extra_args: tuple[str, ...] = ()
+) -> WorkerProcess:
+    """A real `celery worker` process on this run's queue, data directory and test database
+    (`extra_args=("--beat",)`: with Celery beat inside, as bin/start runs it)."""
     env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONUNBUFFERED": "1"}
     for key, value in broker_env.items():
         if value is None:
@@ -107,6 +110,7 @@ def start_worker(tmp_path: Path, *, broker_env: dict[str, str | None]) -> Worker
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",
+            *extra_args,
         ],
         cwd=REPO,
         env=env,

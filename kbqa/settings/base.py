@@ -256,7 +256,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "directory-recheck": {
         "task": "kbqa.accounts.tasks.directory_recheck",
-        "schedule": 60.0 * env_int("KBQA_DIRECTORY_RECHECK_MINUTES", 15),
+        "schedule": 60.0 * env_float("KBQA_DIRECTORY_RECHECK_MINUTES", 15),
     }
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")

@@ -4,13 +4,15 @@ sessions and API tokens without anyone signing in again."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 
 from kbqa.accounts.models import AccountEvent, DirectoryAccount
 from kbqa.accounts.tasks import directory_recheck
-from tests.conftest import api_client
+from tests.conftest import api_client, start_worker, stop_worker
 from tests.kbqa.accounts.conftest import apply_ldap_environment
 from tests.kbqa.accounts.test_ldap import groups_of, sign_in
 
@@ -93,3 +95,23 @@ def test_local_accounts_are_not_rechecked(directory, admin_user):
     assert directory_recheck.apply().get()["checked"] == 0
     admin_user.refresh_from_db()
     assert admin_user.is_active
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_with_beat_rechecks_on_its_own(client, directory, tmp_path, monkeypatch):
+    """bin/start's worker (`--beat`), configured from the same KBQA_LDAP_* environment, locks out a
+    user the directory disabled without anyone asking it to."""
+    directory.add_user("erin")
+    assert sign_in(client, "erin").status_code == 302
+    directory.lock("erin")
+    monkeypatch.setenv("KBQA_DIRECTORY_RECHECK_MINUTES", "0.05")  # every 3 seconds
+    worker = start_worker(tmp_path, broker_env={"REDIS_URL": None}, extra_args=("--beat",))
+    try:
+        deadline = time.monotonic() + 300
+        while User.objects.get(username="erin").is_active and time.monotonic() < deadline:
+            time.sleep(1)
+        assert not User.objects.get(username="erin").is_active, worker.output()
+        assert "directory_recheck" in worker.output()
+    finally:
+        stop_worker(worker)
+    assert AccountEvent.objects.filter(kind="deactivated", username="erin").exists()
