@@ -124,6 +124,8 @@ def oidc_settings() -> dict:
         "OIDC_AUTHENTICATION_CALLBACK_URL": "oidc_authentication_callback",
         "LOGIN_REDIRECT_URL_FAILURE": "/accounts/login/?sso=failed",
         "OIDC_TIMEOUT": env_int("KBQA_OIDC_TIMEOUT_S", 10),
+        # Off only for a provider that publishes a single signing key without a `kid`.
+        "OIDC_VERIFY_KID": env_bool("KBQA_OIDC_VERIFY_KID", True),
     }
     for setting, variable in endpoints.items():
         result[setting] = env_str(variable).strip()

@@ -10,6 +10,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pytest
 
@@ -207,3 +208,59 @@ def directory(slapd, settings, monkeypatch) -> Iterator[Directory]:
     )
     yield found
     connection.unbind_s()
+
+
+@dataclass
+class OidcProvider:
+    """oidc-provider-mock: a real OpenID Connect provider (authorization code flow, signed ID
+    tokens, user info, JWKS) on 127.0.0.1; `user()` sets the claims it will vouch for."""
+
+    url: str
+
+    def user(self, sub: str, **claims) -> None:
+        import httpx
+
+        response = httpx.put(f"{self.url}/users/{quote(sub, safe='')}", json=claims)
+        assert response.status_code == 204, response.text
+
+
+def apply_oidc_environment(settings, monkeypatch, environment: dict[str, str]) -> None:
+    from kbqa.settings.signin import authentication_backends, local_settings, oidc_settings
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    values = local_settings() | oidc_settings()
+    for name, value in values.items():
+        setattr(settings, name, value)
+    settings.AUTHENTICATION_BACKENDS = authentication_backends(
+        ldap=False, oidc=values["KBQA_OIDC_ENABLED"]
+    )
+
+
+@pytest.fixture
+def oidc_provider(settings, monkeypatch) -> Iterator[OidcProvider]:
+    """The provider, and kbqa configured (from the environment) to offer "Sign in with Keycloak"
+    against it, with the endpoints its discovery document names."""
+    provider_mock = pytest.importorskip(
+        "oidc_provider_mock", reason="oidc-provider-mock is not installed (requirements-dev.txt)"
+    )
+    import httpx
+
+    with provider_mock.run_server_in_thread() as server:
+        url = f"http://localhost:{server.server_port}"
+        discovery = httpx.get(f"{url}/.well-known/openid-configuration").json()
+        apply_oidc_environment(
+            settings,
+            monkeypatch,
+            {
+                "KBQA_OIDC_NAME": "Keycloak",
+                "KBQA_OIDC_CLIENT_ID": "kbqa",
+                "KBQA_OIDC_CLIENT_SECRET": "kbqa-client-secret",
+                "KBQA_OIDC_AUTHORIZATION_ENDPOINT": discovery["authorization_endpoint"],
+                "KBQA_OIDC_TOKEN_ENDPOINT": discovery["token_endpoint"],
+                "KBQA_OIDC_USERINFO_ENDPOINT": discovery["userinfo_endpoint"],
+                "KBQA_OIDC_JWKS_ENDPOINT": discovery["jwks_uri"],
+                "KBQA_OIDC_VERIFY_KID": "0",  # its one key has no `kid` (RFC 7517 allows that)
+            },
+        )
+        yield OidcProvider(url)
