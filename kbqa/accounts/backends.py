@@ -51,7 +51,7 @@ class DirectoryLdapBackend(ActiveUsersOnly, LDAPBackend):
         user, built = super().get_or_build_user(username, ldap_user)
         if not built:
             try:
-                directory_account_for(user, source=Source.LDAP, subject=ldap_user._username)
+                directory_account_for(user, source=Source.LDAP, subject=user.username)
             except AccountConflict as conflict:
                 note_refusal(ldap_user._request, str(conflict))
                 raise ldap_user.AuthenticationFailed(str(conflict)) from None
@@ -81,8 +81,10 @@ class DirectoryLdapBackend(ActiveUsersOnly, LDAPBackend):
                 raise
             note_refusal(request, f"LDAP error reading groups: {error!r}", unreachable=True)
             return None
+        # The subject is the Django username (django-auth-ldap lowercases it): "Alice" and
+        # "alice" are one directory user, as they are one LDAP entry.
         directory_user_confirmed(
-            user, source=Source.LDAP, subject=ldap_user._username, groups=groups, request=request
+            user, source=Source.LDAP, subject=user.username, groups=groups, request=request
         )
         return user
 

@@ -54,6 +54,14 @@ def test_a_directory_user_signs_in_with_their_groups_nested_ones_included(client
     assert ("signed_in", "ldap", "") in kinds
 
 
+def test_the_username_is_not_case_sensitive(client, directory):
+    directory.add_user("judy")
+    assert sign_in(client, "Judy").status_code == 302
+    client.post("/accounts/logout/")
+    assert sign_in(client, "JUDY").status_code == 302
+    assert list(User.objects.values_list("username", flat=True)) == ["judy"]
+
+
 def test_removal_from_a_directory_group_takes_effect_at_the_next_sign_in(client, directory):
     bob = directory.add_user("bob")
     directory.add_group("finance", bob)
