@@ -164,17 +164,23 @@ class Directory:
         self.connection.delete_s(self.user_dn(uid))
 
 
-def apply_ldap_environment(settings, monkeypatch, environment: dict[str, str]) -> None:
-    """Settings exactly as kbqa/settings/signin.py makes them from these variables."""
-    from kbqa.settings.signin import authentication_backends, ldap_settings, local_settings
+def apply_signin_environment(settings, monkeypatch, environment: dict[str, str]) -> None:
+    """Set these variables and the sign-in settings exactly as kbqa/settings/signin.py makes
+    them from the environment."""
+    from kbqa.settings.signin import (
+        authentication_backends,
+        ldap_settings,
+        local_settings,
+        oidc_settings,
+    )
 
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    values = local_settings() | ldap_settings()
+    values = local_settings() | ldap_settings() | oidc_settings()
     for name, value in values.items():
         setattr(settings, name, value)
     settings.AUTHENTICATION_BACKENDS = authentication_backends(
-        ldap=values["KBQA_LDAP_ENABLED"], oidc=False
+        ldap=values["KBQA_LDAP_ENABLED"], oidc=values["KBQA_OIDC_ENABLED"]
     )
 
 
@@ -193,7 +199,7 @@ def directory(slapd, settings, monkeypatch) -> Iterator[Directory]:
             dn, modlist.addModlist({"objectClass": [b"organizationalUnit"], "ou": [ou.encode()]})
         )
     found = Directory(slapd, base, connection)
-    apply_ldap_environment(
+    apply_signin_environment(
         settings,
         monkeypatch,
         {
@@ -224,19 +230,6 @@ class OidcProvider:
         assert response.status_code == 204, response.text
 
 
-def apply_oidc_environment(settings, monkeypatch, environment: dict[str, str]) -> None:
-    from kbqa.settings.signin import authentication_backends, local_settings, oidc_settings
-
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    values = local_settings() | oidc_settings()
-    for name, value in values.items():
-        setattr(settings, name, value)
-    settings.AUTHENTICATION_BACKENDS = authentication_backends(
-        ldap=False, oidc=values["KBQA_OIDC_ENABLED"]
-    )
-
-
 @pytest.fixture
 def oidc_provider(settings, monkeypatch) -> Iterator[OidcProvider]:
     """The provider, and kbqa configured (from the environment) to offer "Sign in with Keycloak"
@@ -249,7 +242,7 @@ def oidc_provider(settings, monkeypatch) -> Iterator[OidcProvider]:
     with provider_mock.run_server_in_thread() as server:
         url = f"http://localhost:{server.server_port}"
         discovery = httpx.get(f"{url}/.well-known/openid-configuration").json()
-        apply_oidc_environment(
+        apply_signin_environment(
             settings,
             monkeypatch,
             {

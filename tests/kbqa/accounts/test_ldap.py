@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from kbqa.accounts.models import AccountEvent, DirectoryAccount
-from tests.kbqa.accounts.conftest import PASSWORD, apply_ldap_environment
+from tests.kbqa.accounts.conftest import PASSWORD, apply_signin_environment
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,9 @@ def test_the_mapping_restricts_and_renames_mirrored_groups(
     carol = directory.add_user("carol")
     directory.add_group("Finance", carol)
     directory.add_group("hr", carol)
-    apply_ldap_environment(settings, monkeypatch, {"KBQA_DIRECTORY_GROUPS": "finance=fin-readers"})
+    apply_signin_environment(
+        settings, monkeypatch, {"KBQA_DIRECTORY_GROUPS": "finance=fin-readers"}
+    )
     local = Group.objects.create(name="given-by-an-admin")
     User.objects.create_user("carol").groups.add(local)
     DirectoryAccount.objects.create(
@@ -131,7 +133,7 @@ def test_a_directory_that_is_down_is_named_and_local_superusers_still_sign_in(
     client, directory, settings, monkeypatch, admin_user
 ):
     directory.add_user("grace")
-    apply_ldap_environment(
+    apply_signin_environment(
         settings, monkeypatch, {"KBQA_LDAP_URI": "ldap://127.0.0.1:9", "KBQA_LDAP_TIMEOUT_S": "3"}
     )
     response = sign_in(client, "grace")
@@ -171,7 +173,7 @@ def test_local_accounts_can_be_kept_for_superusers_only(
 ):
     User.objects.create_user("service", password="service-local-pw")
     directory.add_user("heidi")
-    apply_ldap_environment(settings, monkeypatch, {"KBQA_LOCAL_ACCOUNTS": "superusers"})
+    apply_signin_environment(settings, monkeypatch, {"KBQA_LOCAL_ACCOUNTS": "superusers"})
 
     assert sign_in(client, "service", "service-local-pw").status_code == 200
     assert sign_in(client, "heidi").status_code == 302

@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from kbqa.accounts.models import AccountEvent, DirectoryAccount
-from tests.kbqa.accounts.conftest import apply_oidc_environment
+from tests.kbqa.accounts.conftest import apply_signin_environment
 from tests.kbqa.accounts.test_ldap import groups_of
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +72,7 @@ def test_a_provider_sign_in_creates_the_user_with_the_claims_groups(client, oidc
 
 
 def test_the_group_mapping_applies_to_claims_too(client, oidc_provider, settings, monkeypatch):
-    apply_oidc_environment(settings, monkeypatch, {"KBQA_DIRECTORY_GROUPS": "finance=fin"})
+    apply_signin_environment(settings, monkeypatch, {"KBQA_DIRECTORY_GROUPS": "finance=fin"})
     oidc_provider.user("sub-bob", preferred_username="bob", groups=["finance", "hr"])
     assert sso_sign_in(client, "sub-bob")["Location"] == "/"
     assert groups_of("bob") == {"fin"}

@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from kbqa.accounts.models import AccountEvent, DirectoryAccount
 from kbqa.accounts.tasks import directory_recheck
 from tests.conftest import api_client, start_worker, stop_worker
-from tests.kbqa.accounts.conftest import apply_ldap_environment
+from tests.kbqa.accounts.conftest import apply_signin_environment
 from tests.kbqa.accounts.test_ldap import groups_of, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +83,7 @@ def test_a_directory_that_is_down_changes_nothing(client, directory, settings, m
     dave = directory.add_user("dave")
     directory.add_group("finance", dave)
     assert sign_in(client, "dave").status_code == 302
-    apply_ldap_environment(
+    apply_signin_environment(
         settings, monkeypatch, {"KBQA_LDAP_URI": "ldap://127.0.0.1:9", "KBQA_LDAP_TIMEOUT_S": "3"}
     )
     assert "unreachable" in directory_recheck.apply().get()
