@@ -5,8 +5,6 @@ library do the protocol and hands the user and their directory groups to
 
 from __future__ import annotations
 
-import logging
-
 import ldap
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -18,8 +16,6 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from kbqa.accounts.models import Source
 from kbqa.accounts.services import AccountConflict, directory_account_for, directory_user_confirmed
 from kbqa.accounts.signals import note_refusal
-
-logger = logging.getLogger(__name__)
 
 
 class LocalAccountBackend(ModelBackend):

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django_auth_ldap.backend import ldap_error
 
 from kbqa.accounts.models import AccountEvent, Source
+from kbqa.accounts.services import account_event
 
 BACKEND_SOURCES = {
     "LocalAccountBackend": Source.LOCAL,
@@ -34,8 +35,6 @@ def directory_error(sender, request=None, exception=None, **kwargs) -> None:
 
 @receiver(user_logged_in)
 def record_sign_in(sender, request, user, **kwargs) -> None:
-    from kbqa.accounts.services import account_event
-
     backend = getattr(user, "backend", "") or ""
     source = BACKEND_SOURCES.get(backend.rsplit(".", 1)[-1], "")
     account_event(AccountEvent.Kind.SIGNED_IN, user=user, source=source, request=request)
@@ -43,8 +42,6 @@ def record_sign_in(sender, request, user, **kwargs) -> None:
 
 @receiver(user_login_failed)
 def record_failed_sign_in(sender, credentials, request=None, **kwargs) -> None:
-    from kbqa.accounts.services import account_event
-
     unreachable = getattr(request, "kbqa_directory_unreachable", False)
     kind = (
         AccountEvent.Kind.DIRECTORY_UNREACHABLE if unreachable else AccountEvent.Kind.SIGN_IN_FAILED
