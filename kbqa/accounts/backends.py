@@ -137,4 +137,7 @@ class DirectoryOidcBackend(ActiveUsersOnly, OIDCAuthenticationBackend):
         except AccountConflict as conflict:
             note_refusal(self.request, str(conflict))
             raise SuspiciousOperation(str(conflict)) from None
+        # Nothing re-reads a provider's groups between sign-ins: the session's length bounds how
+        # long a removed group stays in effect.
+        self.request.session.set_expiry(60 * settings.KBQA_OIDC_SESSION_MINUTES)
         return user

@@ -117,6 +117,8 @@ def oidc_settings() -> dict:
         "KBQA_OIDC_NAME": env_str("KBQA_OIDC_NAME", "single sign-on"),
         "KBQA_OIDC_USERNAME_CLAIM": env_str("KBQA_OIDC_USERNAME_CLAIM", "preferred_username"),
         "KBQA_OIDC_GROUPS_CLAIM": env_str("KBQA_OIDC_GROUPS_CLAIM", "groups"),
+        # The provider is asked again (and the groups claim re-read) at least this often.
+        "KBQA_OIDC_SESSION_MINUTES": env_int("KBQA_OIDC_SESSION_MINUTES", 480),
         "OIDC_RP_CLIENT_ID": client_id,
         "OIDC_RP_CLIENT_SECRET": env_str("KBQA_OIDC_CLIENT_SECRET"),
         "OIDC_RP_SIGN_ALGO": env_str("KBQA_OIDC_SIGN_ALGO", "RS256"),

@@ -55,6 +55,7 @@ def test_a_provider_sign_in_creates_the_user_with_the_claims_groups(client, oidc
     response = sso_sign_in(client, "3f1c-alice")
     assert response.status_code == 302 and response["Location"] == "/", response
     assert client.get("/").status_code == 200
+    assert client.session.get_expiry_age() == 480 * 60  # KBQA_OIDC_SESSION_MINUTES
     user = User.objects.get(username="alice")
     assert not user.has_usable_password() and user.email == "alice@example.com"
     assert groups_of("alice") == {"finance", "staff"}
