@@ -250,7 +250,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Celery beat (`celery worker --beat` in bin/start, the `beat` service in docker-compose.yml):
+# Celery beat (inside the worker: `celery worker --beat`, in bin/start and docker-compose.yml):
 # directory accounts' groups and enabled state are re-read this often, the bound on how long a
 # change in the directory takes to reach open sessions and API tokens.
 CELERY_BEAT_SCHEDULE = {
