@@ -20,6 +20,7 @@ from django_auth_ldap.backend import ldap_error
 from kbqa.accounts.backends import DirectoryLdapBackend
 from kbqa.accounts.models import DirectoryAccount, Source
 from kbqa.accounts.services import directory_user_gone
+from kbqa.accounts.signals import ldap_error_detail
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,9 @@ def ldap_recheck() -> RecheckReport:
     try:
         ldap_service_bind().unbind_s()
     except ldap.LDAPError as error:
-        raise DirectoryUnreachable(f"{settings.AUTH_LDAP_SERVER_URI}: {error!r}") from error
+        raise DirectoryUnreachable(
+            f"{settings.AUTH_LDAP_SERVER_URI}: {ldap_error_detail(error)}"
+        ) from error
     backend = DirectoryLdapBackend()
     accounts = DirectoryAccount.objects.filter(source=Source.LDAP).select_related("user")
     for account in accounts.order_by("pk").iterator():

@@ -4,6 +4,8 @@ the password."""
 
 from __future__ import annotations
 
+import ldap
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -28,9 +30,26 @@ def note_refusal(request: HttpRequest | None, reason: str, *, unreachable: bool 
         )
 
 
+def ldap_error_detail(error: BaseException) -> str:
+    """An LDAP error for the audit trail and the re-check's log. libldap reports a server
+    certificate it does not trust in the words it uses for a server that is down (StartTLS:
+    CONNECT_ERROR, ldaps://: SERVER_DOWN, both "(unknown error code)"), so over TLS the detail
+    names that cause as well."""
+    uri = getattr(settings, "AUTH_LDAP_SERVER_URI", "")
+    over_tls = getattr(settings, "AUTH_LDAP_START_TLS", False) or (
+        isinstance(uri, str) and uri.lower().startswith("ldaps:")
+    )
+    if over_tls and isinstance(error, (ldap.CONNECT_ERROR, ldap.SERVER_DOWN)):
+        return (
+            "LDAP error over TLS (also what a server certificate that does not chain to "
+            f"KBQA_LDAP_CA_FILE, or does not name the URI's host, gives): {error!r}"
+        )
+    return f"LDAP error: {error!r}"
+
+
 @receiver(ldap_error)
 def directory_error(sender, request=None, exception=None, **kwargs) -> None:
-    note_refusal(request, f"LDAP error: {exception!r}"[:500], unreachable=True)
+    note_refusal(request, ldap_error_detail(exception)[:500], unreachable=True)
 
 
 @receiver(user_logged_in)

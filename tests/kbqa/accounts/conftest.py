@@ -1,7 +1,9 @@
 """A real OpenLDAP server (Debian's slapd, started by python-ldap's `slapdtest`) for the sign-in
 tests, with the ppolicy overlay so that an account can be locked the way OpenLDAP disables one
-(`pwdAccountLockedTime`). One server for the session; each test gets its own subtree of users and
-groups, and the settings a deployment would get from `KBQA_LDAP_*` pointing at it."""
+(`pwdAccountLockedTime`), and TLS (StartTLS on ldap://, and ldaps://) with a certificate from a CA
+made for the run (tests/kbqa/accounts/tls.py). One server for the session; each test gets its own
+subtree of users and groups, and the settings a deployment would get from `KBQA_LDAP_*` pointing
+at it."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -18,6 +21,8 @@ ldap = pytest.importorskip("ldap", reason="python-ldap is not installed (require
 from ldap import modlist  # noqa: E402
 from slapdtest import SlapdObject  # noqa: E402
 from slapdtest._slapdtest import SLAPD_CONF_TEMPLATE  # noqa: E402
+
+from tests.kbqa.accounts.tls import DirectoryCertificates, write_directory_certificates  # noqa: E402
 
 PASSWORD = "directory-pw-1"
 SERVICE_PASSWORD = "service-pw-1"
@@ -45,6 +50,26 @@ class Slapd(SlapdObject):
         + PPOLICY_CONFIG
     )
 
+    def __init__(self, certificates: DirectoryCertificates) -> None:
+        super().__init__()
+        # The template's olcTLS* settings name these (slapdtest's own certificates otherwise).
+        self.certificates = certificates
+        self.cafile = str(certificates.ca_file)
+        self.servercert = str(certificates.server_cert)
+        self.serverkey = str(certificates.server_key)
+        # 127.0.0.1, as in slapdtest's ldap_uri and the certificate's IP SAN: libldap checks a
+        # URI's "localhost" against the machine's hostname instead.
+        self.ldaps_uri = f"ldaps://{self.local_host}:{self._avail_tcp_port()}/"
+
+    def _start_slapd(self) -> None:
+        # slapdtest passes `slapd -h` its ldap:// and ldapi:// URIs only; ldaps:// joins them.
+        ldapi_uri = self.ldapi_uri
+        self.ldapi_uri = " ".join(filter(None, (ldapi_uri, self.ldaps_uri)))
+        try:
+            super()._start_slapd()
+        finally:
+            self.ldapi_uri = ldapi_uri
+
 
 @pytest.fixture(scope="session")
 def slapd(tmp_path_factory) -> Iterator[Slapd]:
@@ -53,7 +78,7 @@ def slapd(tmp_path_factory) -> Iterator[Slapd]:
             "slapd is not installed: bin/test installs it (apt-get install slapd ldap-utils)"
         )
     Slapd.TMPDIR = str(tmp_path_factory.mktemp("slapd"))
-    server = Slapd()
+    server = Slapd(write_directory_certificates(Path(Slapd.TMPDIR) / "tls"))
     server.start()
     connection = ldap.initialize(server.ldap_uri)
     connection.simple_bind_s(server.root_dn, server.root_pw)
