@@ -1,7 +1,11 @@
-"""Collections of documents, the documents uploaded by admins and the chunks extracted from them.
+"""Collections of documents, the documents uploaded by admins, their versions and the chunks
+extracted from them.
 
 A chunk's primary key is its id in the vector index, so a search hit maps straight to a row.
-Who may read what is decided by collection (see `ingestion.access`).
+Who may read what is decided by collection (see `ingestion.access`). A document answers from one
+version at a time, the one `Document.current_version` names: search keeps only the chunks of
+that version (`SEARCHABLE_CHUNKS`), so flipping the pointer in one transaction switches every
+search from the old version to the new one at once (see `ingestion.services.versions`).
 """
 
 from __future__ import annotations
@@ -121,6 +125,15 @@ class Document(models.Model):
         related_name="documents",
         editable=False,
     )
+    current_version = models.ForeignKey(
+        "DocumentVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        help_text="the version search answers from; `file` and `sha256` are its",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -141,12 +154,90 @@ class Document(models.Model):
         return self.status == self.Status.FAILED and self.error_code in RETRYABLE
 
 
+class DocumentVersion(models.Model):
+    """One uploaded file of a document. The first is ingested as the document itself (its state
+    is the document's `status`); a later one is ingested beside the current one (its own
+    `status` and `progress`) and replaces it in one step once fully indexed. Old versions keep
+    their chunk rows (a stored answer's citation still opens its passage) but not their vectors."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being indexed"
+        CURRENT = "current", "Current"
+        REPLACED = "replaced", "Replaced"
+        FAILED = "failed", "Failed"
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(help_text="1, 2, 3, … in upload order")
+    file = models.FileField(upload_to="documents/%Y/%m/")
+    # null, not "": several legacy duplicates may lack a hash under the unique constraint
+    sha256 = models.CharField(  # noqa: DJ001
+        max_length=64,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="unique: an identical file is a duplicate (null only for duplicates stored "
+        "before versions existed)",
+    )
+    size = models.PositiveBigIntegerField(default=0, editable=False)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING, editable=False
+    )
+    progress = models.PositiveSmallIntegerField(default=0, editable=False)
+    in_index = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="its chunks' vectors may be in the index (set before they are added, cleared "
+        "after they are removed)",
+    )
+    error = models.TextField(blank=True, editable=False)
+    error_code = models.CharField(max_length=40, blank=True, editable=False)
+    error_params = models.JSONField(default=dict, blank=True, editable=False)
+    page_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    notes = models.TextField(blank=True, editable=False)
+    worker = models.CharField(max_length=200, blank=True, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="document_versions",
+        editable=False,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    indexed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    replaced_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["document", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "number"], name="unique_version_number"),
+            # Two identical uploads at the same instant: one insert wins, the other is told which
+            # document it duplicates (no check-then-create race).
+            models.UniqueConstraint(fields=["sha256"], name="unique_version_content"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document} v{self.number}"
+
+    @property
+    def failure(self) -> str:
+        return failure_message(self.error_code, self.error_params, self.error) if self.error else ""
+
+
+# The chunks search may return: those of an indexed document's current version.
+SEARCHABLE_CHUNKS = models.Q(
+    document__status=Document.Status.INDEXED,
+    version_id=models.F("document__current_version_id"),
+)
+
+
 class Chunk(models.Model):
     class Kind(models.TextChoices):
         TEXT = "text", "Text"
         TABLE = "table", "Table"  # Markdown: header row, then whole rows of one table
 
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    version = models.ForeignKey(DocumentVersion, on_delete=models.CASCADE, related_name="chunks")
     ordinal = models.PositiveIntegerField()
     text = models.TextField()
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
@@ -171,9 +262,9 @@ class Chunk(models.Model):
     char_end = models.PositiveIntegerField()
 
     class Meta:
-        ordering = ["document", "ordinal"]
+        ordering = ["document", "version", "ordinal"]
         constraints = [
-            models.UniqueConstraint(fields=["document", "ordinal"], name="unique_chunk_ordinal")
+            models.UniqueConstraint(fields=["version", "ordinal"], name="unique_chunk_ordinal")
         ]
 
     def __str__(self) -> str:

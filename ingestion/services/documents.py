@@ -86,7 +86,7 @@ def document_retry(*, document: Document, by) -> Document:
 
 
 def document_delete(*, document: Document, by) -> None:
-    """Remove a document with its chunks, vectors and stored file.
+    """Remove a document with its chunks, vectors and stored files (every version's).
 
     The row is locked while its chunk ids are read and deleted, and the vectors are removed after
     the commit: an ingestion that swaps chunks concurrently either ran first (its chunk ids are
@@ -100,13 +100,14 @@ def document_delete(*, document: Document, by) -> None:
             return
         audit(by, "document deleted", locked, str(locked), flag=DELETION)
         chunk_ids = list(locked.chunks.values_list("id", flat=True))
-        storage, name = locked.file.storage, locked.file.name
+        storage = locked.file.storage
+        names = {locked.file.name, *locked.versions.values_list("file", flat=True)} - {""}
         locked.delete()
 
     def cleanup() -> None:
         if chunk_ids:
             index_replace(remove_ids=chunk_ids, add_ids=[], texts=[])
-        if name:
+        for name in names:
             storage.delete(name)
 
     transaction.on_commit(cleanup)

@@ -16,6 +16,11 @@ urlpatterns = [
         documents.DocumentReindexView.as_view(),
         name="document-reindex",
     ),
+    path(
+        "documents/<int:pk>/versions/",
+        documents.DocumentVersionsView.as_view(),
+        name="document-versions",
+    ),
     path("collections/", collections.CollectionListCreateView.as_view(), name="collections"),
     path(
         "collections/<int:pk>/",

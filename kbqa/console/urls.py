@@ -10,5 +10,6 @@ urlpatterns = [
     path("documents/status/", views.documents_status, name="documents-status"),
     path("documents/<int:pk>/reindex/", views.reindex, name="reindex"),
     path("documents/<int:pk>/delete/", views.delete, name="delete"),
+    path("documents/<int:pk>/versions/", views.versions, name="versions"),
     path("overview/", views.overview, name="overview"),
 ]

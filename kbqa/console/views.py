@@ -12,7 +12,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -23,10 +23,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ingestion.access import readable_document
 from ingestion.errors import Conflict
-from ingestion.models import Document
+from ingestion.models import Document, DocumentVersion
 from ingestion.parsers import SUPPORTED_SUFFIXES
 from ingestion.services.documents import document_delete, document_reindex, document_retry
-from ingestion.services.uploads import ARCHIVE_SUFFIXES
+from ingestion.services.uploads import ARCHIVE_SUFFIXES, DuplicateDocument
+from ingestion.services.versions import version_upload
 from kbqa.console.selectors import (
     answer_timings,
     console_documents,
@@ -43,6 +44,12 @@ STATUS_LABELS = {
     Document.Status.EMBEDDING: gettext_lazy("Embedding"),
     Document.Status.INDEXED: gettext_lazy("Indexed"),
     Document.Status.FAILED: gettext_lazy("Failed"),
+}
+VERSION_LABELS = {
+    DocumentVersion.Status.PENDING: gettext_lazy("Being indexed"),
+    DocumentVersion.Status.CURRENT: gettext_lazy("Current"),
+    DocumentVersion.Status.REPLACED: gettext_lazy("Replaced"),
+    DocumentVersion.Status.FAILED: gettext_lazy("Failed"),
 }
 # Where each state sits on one bar from upload to indexed; embedding fills most of it, or OCR
 # (10–70 %) where pages are OCRed, which takes far longer. A failed document shows its reason
@@ -92,6 +99,7 @@ def document_row(document: Document) -> dict:
         "notes": document.notes,
         "pages": document.page_count,
         "chunks": getattr(document, "chunk_count", None),
+        "version": document.current_version.number if document.current_version else None,
         "busy": document.status in Document.IN_PROGRESS,
     }
 
@@ -202,6 +210,52 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     except PermissionDenied as exc:
         return _refused(request, exc, "permission_denied", 403)
     return _done(request, {"detail": _("“%(title)s” was deleted.") % {"title": title}})
+
+
+@console_view
+def versions(request: HttpRequest, pk: int) -> HttpResponse:
+    """A document's versions (dates, who uploaded them, state, download), and (POST, multipart
+    `file`) the upload of a new one, indexed in the background while the current one answers."""
+    document = readable_document(request.user, pk)
+    if request.method == "POST":
+        return _upload_version(request, document)
+    rows = list(document.versions.select_related("uploaded_by").order_by("-number"))
+    for version in rows:
+        version.label = VERSION_LABELS[version.status]
+    context = {
+        "document": document,
+        "versions": rows,
+        "busy": any(v.status == DocumentVersion.Status.PENDING for v in rows),
+        "tab": "documents",
+        "accept": ",".join(sorted(SUPPORTED_SUFFIXES)),
+    }
+    return render(request, "console/versions.html", context)
+
+
+def _upload_version(request: HttpRequest, document: Document) -> HttpResponse:
+    back = HttpResponseRedirect(reverse("console:versions", args=[document.pk]))
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("Choose the file of the new version."))
+        return back
+    try:
+        version = version_upload(document=document, file=upload, by=request.user)
+    except DuplicateDocument as exc:
+        messages.error(
+            request,
+            _("Identical to a version of “%(title)s”; not added.") % {"title": exc.existing},
+        )
+    except (Conflict, PermissionDenied) as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("Version %(number)s is being indexed; the current version answers until it is ready.")
+            % {"number": version.number},
+        )
+    return back
 
 
 @console_view

@@ -361,6 +361,8 @@ KBQA_OCR = {
 }
 KBQA_OCR_PAGE_S = env_int("KBQA_OCR_PAGE_S", 60)
 DATA_UPLOAD_MAX_NUMBER_FILES = KBQA_ZIP_MAX_FILES
+# Replaced versions of a document kept (listed, downloadable, citable) besides the current one.
+KBQA_VERSIONS_KEPT = env_int("KBQA_VERSIONS_KEPT", 5)
 # Answering refuses without generating when the best retrieved passage scores below this. The scale
 # is the dense cosine similarity: recalibrate it from the best-passage scores that
 # `manage.py evaluate --answers` prints whenever the embedder changes.
