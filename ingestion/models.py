@@ -125,6 +125,12 @@ class Document(models.Model):
         related_name="documents",
         editable=False,
     )
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="its source file was removed: kept, out of search",
+    )
     current_version = models.ForeignKey(
         "DocumentVersion",
         null=True,
@@ -224,9 +230,10 @@ class DocumentVersion(models.Model):
         return failure_message(self.error_code, self.error_params, self.error) if self.error else ""
 
 
-# The chunks search may return: those of an indexed document's current version.
+# The chunks search may return: those of an indexed, not archived document's current version.
 SEARCHABLE_CHUNKS = models.Q(
     document__status=Document.Status.INDEXED,
+    document__archived_at__isnull=True,
     version_id=models.F("document__current_version_id"),
 )
 
@@ -277,3 +284,77 @@ class Chunk(models.Model):
         if self.kind == self.Kind.TABLE:
             return self.text.split("\n", 2)[-1]
         return self.text
+
+
+class Source(models.Model):
+    """Somewhere documents are pulled from and kept in step with: a folder, a web site section
+    (`kind` picks the back end in `KBQA_SOURCE_KINDS`; `options` are its keyword arguments). A
+    sync adds new files, uploads changed ones as new versions and deletes (or archives) those
+    gone; `items` remember what was seen, so an unchanged file costs a stat, not a hash."""
+
+    class OnRemoved(models.TextChoices):
+        DELETE = "delete", "Delete the document"
+        ARCHIVE = "archive", "Archive it (out of search, kept)"
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=40, help_text="a key of KBQA_SOURCE_KINDS: folder, web, …")
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="sources")
+    options = models.JSONField(
+        default=dict, blank=True, help_text='the back end\'s settings, e.g. {"path": "/srv/docs"}'
+    )
+    interval_minutes = models.PositiveIntegerField(
+        default=0, help_text="sync every so many minutes (Celery beat); 0: only when asked"
+    )
+    on_removed = models.CharField(
+        max_length=10, choices=OnRemoved.choices, blank=True,
+        help_text="what a removed file does to its document (blank: KBQA_SYNC_REMOVED)",
+    )  # fmt: skip
+    enabled = models.BooleanField(default=True)
+    run = models.PositiveIntegerField(
+        default=0, editable=False, help_text="the number of the latest (or running) sync"
+    )
+    running_since = models.DateTimeField(null=True, blank=True, editable=False)
+    worker = models.CharField(max_length=200, blank=True, editable=False)
+    progress = models.JSONField(
+        default=dict, blank=True, editable=False, help_text="the running sync's counts so far"
+    )
+    last_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_report = models.JSONField(
+        default=dict, blank=True, editable=False,
+        help_text='the last run\'s counts {"added", "updated", "removed", "unchanged", '
+        '"failed"} and its failures',
+    )  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SourceItem(models.Model):
+    """One file (or page) of a source, as the last sync saw it, and the document it became."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="items")
+    key = models.CharField(max_length=1000, help_text="its path in the folder, or its URL")
+    document = models.ForeignKey(
+        Document, null=True, blank=True, on_delete=models.SET_NULL, related_name="source_items"
+    )
+    sha256 = models.CharField(max_length=64, blank=True)
+    stamp = models.CharField(
+        max_length=200, blank=True, help_text="modification time and size: unchanged, no hashing"
+    )
+    error = models.TextField(blank=True, help_text="why the last sync could not take it")
+    synced_in = models.PositiveIntegerField(
+        default=0, help_text="the sync run that last took it into account (a resumed run skips it)"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source", "key"]
+        constraints = [models.UniqueConstraint(fields=["source", "key"], name="unique_source_item")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -25,6 +25,7 @@ def chunks_by_id(ids: Iterable[int]) -> dict[int, Chunk]:
         for chunk in Chunk.objects.filter(
             pk__in=list(ids),
             document__status=Document.Status.INDEXED,
+            document__archived_at__isnull=True,
         )
         .exclude(version__status=DocumentVersion.Status.PENDING)
         .select_related("document")
@@ -38,6 +39,7 @@ def hidden_chunk_ids() -> list[int]:
     worth: one query over the versions in the index that are not answering."""
     not_answering = DocumentVersion.objects.filter(in_index=True).exclude(
         document__status=Document.Status.INDEXED,
+        document__archived_at__isnull=True,
         document__current_version=F("pk"),
     )
     return list(Chunk.objects.filter(version__in=not_answering).values_list("pk", flat=True))

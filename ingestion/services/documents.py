@@ -14,6 +14,7 @@ from infra.audit import DELETION, audit
 from ingestion.access import require_permission, require_readable
 from ingestion.errors import Conflict, DocumentInProgress
 from ingestion.models import Collection, Document
+from ingestion.services.ingest import remove_version_chunks
 from retrieval.services import index_replace
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,28 @@ def document_delete(*, document: Document, by) -> None:
             storage.delete(name)
 
     transaction.on_commit(cleanup)
+
+
+def document_archive(*, document: Document) -> None:
+    """Take a document out of search but keep it (its source file was removed): its vectors go,
+    its rows, versions and files stay, and `document_unarchive` brings it back."""
+    document.archived_at = timezone.now()
+    if not Document.objects.filter(pk=document.pk).update(archived_at=document.archived_at):
+        return
+    for version in document.versions.filter(in_index=True):
+        remove_version_chunks(version, delete_rows=False)
+    audit(None, "document archived", document)
+
+
+def document_unarchive(*, document: Document, enqueue: bool = True) -> None:
+    """Back into search (its source file reappeared): to be indexed again from its current
+    version, its vectors having gone when it was archived (queued, unless the caller ingests it
+    itself)."""
+    Document.objects.filter(pk=document.pk).update(archived_at=None)
+    document.archived_at = None
+    if enqueue:
+        document_enqueue(document=document)
+    audit(None, "document restored from the archive", document)
 
 
 def documents_recover_interrupted(*, worker: str) -> list[int]:

@@ -363,6 +363,15 @@ KBQA_OCR_PAGE_S = env_int("KBQA_OCR_PAGE_S", 60)
 DATA_UPLOAD_MAX_NUMBER_FILES = KBQA_ZIP_MAX_FILES
 # Replaced versions of a document kept (listed, downloadable, citable) besides the current one.
 KBQA_VERSIONS_KEPT = env_int("KBQA_VERSIONS_KEPT", 5)
+# Sources documents are synced from (ingestion.sources): a source's `kind` names its back end here;
+# one more kind (SharePoint, S3, …) is one module and one line.
+KBQA_SOURCE_KINDS = {
+    "folder": "ingestion.sources.folder.FolderSource",
+    "web": "ingestion.sources.web.WebSource",
+}
+# What a file removed from its source does to its document: "delete" or "archive" (kept, out of
+# search); a source's own `on_removed` overrides it.
+KBQA_SYNC_REMOVED = env_str("KBQA_SYNC_REMOVED", "delete")
 # Answering refuses without generating when the best retrieved passage scores below this. The scale
 # is the dense cosine similarity: recalibrate it from the best-passage scores that
 # `manage.py evaluate --answers` prints whenever the embedder changes.
