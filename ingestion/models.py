@@ -313,6 +313,9 @@ class Source(models.Model):
     run = models.PositiveIntegerField(
         default=0, editable=False, help_text="the number of the latest (or running) sync"
     )
+    queued_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="when its latest sync was queued"
+    )
     running_since = models.DateTimeField(null=True, blank=True, editable=False)
     worker = models.CharField(max_length=200, blank=True, editable=False)
     progress = models.JSONField(

@@ -19,15 +19,19 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from infra.audit import audit
 from infra.locks import LockBusy, file_lock
+from ingestion.access import require_permission
 from ingestion.errors import Conflict
 from ingestion.models import Collection, Document, DocumentVersion, Source, SourceItem
 from ingestion.services.documents import (
@@ -42,6 +46,9 @@ from ingestion.services.versions import version_ingest, version_upload
 from ingestion.sources import Entry, SourceBackend, SourceError, backend_for
 
 logger = logging.getLogger(__name__)
+
+# Sent by name, like INGEST_TASK: the task module imports the services, never the other way round.
+SYNC_TASK = "ingestion.tasks.sync_source_task"
 
 OUTCOMES = ("added", "updated", "removed", "unchanged", "failed")
 MAX_FAILURES_REPORTED = 100
@@ -333,6 +340,46 @@ class _Sync:
 
     def _on_removed(self) -> str:
         return self.source.on_removed or settings.KBQA_SYNC_REMOVED
+
+
+def source_sync_queue(*, source: Source, by) -> None:
+    """Queue a sync of `source` for a worker ("Sync now"); audited."""
+    require_permission(by, "ingestion.change_source")
+    _queue(source)
+    audit(by, "source sync queued", source)
+
+
+def _queue(source: Source) -> None:
+    source.queued_at = timezone.now()
+    Source.objects.filter(pk=source.pk).update(queued_at=source.queued_at)
+    source_id = source.pk
+    transaction.on_commit(lambda: current_app.send_task(SYNC_TASK, args=[source_id]))
+
+
+def sources_queue_due(*, now=None) -> list[int]:
+    """Queue every enabled source whose interval has passed since its last sync was queued or
+    started (Celery beat calls this every minute); a running one is left to finish."""
+    now = now or timezone.now()
+    due = []
+    for source in Source.objects.filter(enabled=True, interval_minutes__gt=0, running_since=None):
+        last = max(filter(None, [source.queued_at, source.last_started_at]), default=None)
+        if last is None or last + timedelta(minutes=source.interval_minutes) <= now:
+            _queue(source)
+            due.append(source.pk)
+    return due
+
+
+def sources_recover_interrupted(*, worker: str) -> list[int]:
+    """Re-queue the syncs `worker` was running when it died; they resume where they stopped."""
+    ids = list(
+        Source.objects.filter(worker=worker, running_since__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+    for source_id in ids:
+        logger.warning("Re-queueing the interrupted sync of source %s on %s", source_id, worker)
+        current_app.send_task(SYNC_TASK, args=[source_id])
+    return ids
 
 
 def source_for_folder(*, path: str, collection_name: str) -> Source:

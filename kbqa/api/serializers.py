@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ingestion.models import Collection, Document, DocumentVersion
+from ingestion.models import Collection, Document, DocumentVersion, Source
 from kbqa.api.models import ApiToken
 from kbqa.chat.models import Conversation, Message
 
@@ -344,6 +344,35 @@ class UploadResultSerializer(serializers.Serializer):
     created = DocumentSerializer(many=True)
     duplicates = DuplicateSerializer(many=True)
     rejected = RejectedSerializer(many=True)
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    """A source documents are synced from; `last_report` holds the last run's counts (`added`,
+    `updated`, `removed`, `unchanged`, `failed`) and `failures` (`key`, `error`); `progress` the
+    running one's counts so far."""
+
+    collection_name = serializers.CharField(source="collection.name", read_only=True)
+
+    class Meta:
+        model = Source
+        fields = (
+            "id",
+            "name",
+            "kind",
+            "collection",
+            "collection_name",
+            "options",
+            "interval_minutes",
+            "on_removed",
+            "enabled",
+            "queued_at",
+            "running_since",
+            "progress",
+            "last_started_at",
+            "last_finished_at",
+            "last_report",
+        )
+        read_only_fields = fields
 
 
 class CollectionSerializer(serializers.ModelSerializer):

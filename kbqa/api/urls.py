@@ -1,7 +1,7 @@
 from django.urls import path
 
 from kbqa.api import docs
-from kbqa.api.views import ask, collections, conversations, documents, tokens
+from kbqa.api.views import ask, collections, conversations, documents, sources, tokens
 
 app_name = "api"
 
@@ -27,6 +27,8 @@ urlpatterns = [
         collections.CollectionDetailView.as_view(),
         name="collection-detail",
     ),
+    path("sources/", sources.SourceListView.as_view(), name="sources"),
+    path("sources/<int:pk>/sync/", sources.SourceSyncView.as_view(), name="source-sync"),
     path("conversations/", conversations.ConversationListView.as_view(), name="conversations"),
     path(
         "conversations/<int:pk>/",

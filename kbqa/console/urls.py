@@ -11,5 +11,7 @@ urlpatterns = [
     path("documents/<int:pk>/reindex/", views.reindex, name="reindex"),
     path("documents/<int:pk>/delete/", views.delete, name="delete"),
     path("documents/<int:pk>/versions/", views.versions, name="versions"),
+    path("sources/", views.sources, name="sources"),
+    path("sources/<int:pk>/sync/", views.source_sync, name="source-sync"),
     path("overview/", views.overview, name="overview"),
 ]

@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,11 +26,13 @@ from ingestion.errors import Conflict
 from ingestion.models import Document, DocumentVersion
 from ingestion.parsers import SUPPORTED_SUFFIXES
 from ingestion.services.documents import document_delete, document_reindex, document_retry
+from ingestion.services.sync import OUTCOMES, source_sync_queue
 from ingestion.services.uploads import ARCHIVE_SUFFIXES, DuplicateDocument
 from ingestion.services.versions import version_upload
 from kbqa.console.selectors import (
     answer_timings,
     console_documents,
+    console_sources,
     flagged_answers,
     knowledge_base_totals,
 )
@@ -44,6 +46,13 @@ STATUS_LABELS = {
     Document.Status.EMBEDDING: gettext_lazy("Embedding"),
     Document.Status.INDEXED: gettext_lazy("Indexed"),
     Document.Status.FAILED: gettext_lazy("Failed"),
+}
+OUTCOME_LABELS = {
+    "added": gettext_lazy("added"),
+    "updated": gettext_lazy("updated"),
+    "removed": gettext_lazy("removed"),
+    "unchanged": gettext_lazy("unchanged"),
+    "failed": gettext_lazy("failed"),
 }
 VERSION_LABELS = {
     DocumentVersion.Status.PENDING: gettext_lazy("Being indexed"),
@@ -255,6 +264,32 @@ def _upload_version(request: HttpRequest, document: Document) -> HttpResponse:
             _("Version %(number)s is being indexed; the current version answers until it is ready.")
             % {"number": version.number},
         )
+    return back
+
+
+@console_view
+@require_GET
+def sources(request: HttpRequest) -> HttpResponse:
+    """The sources with their schedule, the running sync's progress and the last run's report."""
+    rows = list(console_sources(request.user))
+    for source in rows:
+        source.report = [(OUTCOME_LABELS[k], source.last_report.get(k, 0)) for k in OUTCOMES]
+        source.done = [(OUTCOME_LABELS[k], source.progress.get(k, 0)) for k in OUTCOMES]
+    return render(request, "console/sources.html", {"sources": rows, "tab": "sources"})
+
+
+@console_view
+@require_POST
+def source_sync(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Sync now": queue a sync of the source for a worker."""
+    source = get_object_or_404(console_sources(request.user), pk=pk)
+    back = HttpResponseRedirect(reverse("console:sources"))
+    try:
+        source_sync_queue(source=source, by=request.user)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return back
+    messages.success(request, _("A sync of “%(name)s” is queued.") % {"name": source})
     return back
 
 

@@ -235,6 +235,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery beat (the worker's `-B`, or its own process) queues the sources that are due to sync.
+CELERY_BEAT_SCHEDULE = {
+    "sync-due-sources": {"task": "ingestion.tasks.sync_due_sources_task", "schedule": 60.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- kbqa: pluggable back ends and tuning --------------------------------------------------------
 # Each back end is {"BACKEND": dotted path, "OPTIONS": {...}}; "bundled" means the model that ships

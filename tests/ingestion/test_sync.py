@@ -161,3 +161,24 @@ def test_sync_folder_command_creates_the_source_and_prints_json_counts(share, is
     with pytest.raises(CommandError, match="No source"):
         call_command("sync", "nope")
     assert DocumentVersion.objects.count() == 2
+
+
+def test_sources_fall_due_by_their_interval(share, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ingestion.services.sync import sources_queue_due
+
+    hourly = _source(share, interval_minutes=60)
+    Source.objects.create(
+        name="manual", kind="folder", collection=hourly.collection, options={"path": str(share)}
+    )
+    with django_capture_on_commit_callbacks() as sent:
+        assert sources_queue_due() == [hourly.pk]  # never synced: due now
+    assert len(sent) == 1  # one task, sent once the transaction commits
+    assert sources_queue_due() == []  # queued a moment ago
+    later = timezone.now() + timedelta(minutes=61)
+    assert sources_queue_due(now=later) == [hourly.pk]
+    Source.objects.filter(pk=hourly.pk).update(running_since=timezone.now())
+    assert sources_queue_due(now=later + timedelta(hours=2)) == []  # left to finish
