@@ -156,7 +156,10 @@ class _Sync:
                     self._flush_unchanged()
                 continue
             self._flush_unchanged()
-            self._take(entry, item)
+            if entry.error:
+                self._record_failure(entry, item, entry.error)
+            else:
+                self._take(entry, item)
         self._flush_unchanged()
         for key, item in list(self.items.items()):
             if key not in self.present and item.synced_in != self.run_number:
@@ -259,7 +262,7 @@ class _Sync:
         try:
             document = document_create(
                 file=file,
-                title=Path(entry.name).stem,
+                title=entry.title or Path(entry.name).stem,
                 collection=self.source.collection,
                 enqueue=not self.inline,
             )

@@ -20,6 +20,8 @@ class Entry:
     key: str  # stable within the source: a relative path, a URL
     name: str  # the file name it is stored under (its suffix picks the parser)
     stamp: str = ""  # cheap change token (mtime and size, ETag); "" when there is none
+    title: str = ""  # the document's title when the source knows one (a page's <title>)
+    error: str = ""  # there, but could not be fetched this time: reported, its document kept
 
 
 class SourceBackend(ABC):
