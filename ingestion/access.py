@@ -21,7 +21,7 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from ingestion.models import Chunk, Collection, Document
+from ingestion.models import SEARCHABLE_CHUNKS, Chunk, Collection, Document
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -75,7 +75,8 @@ def readable_document(user: User, pk: int) -> Document:
 
 
 def readable_chunk(user: User, pk: int) -> Chunk:
-    """Chunk `pk` of an indexed document `user` may read; Http404 otherwise."""
+    """Chunk `pk` of an indexed document `user` may read (of any version still kept: a stored
+    answer may cite a replaced one); Http404 otherwise."""
     return get_object_or_404(
         Chunk.objects.select_related("document").filter(
             document__in=readable_documents(user), document__status=Document.Status.INDEXED
@@ -108,8 +109,7 @@ def readable_chunk_ids(user: User | None) -> list[int] | None:
     if not Collection.objects.exclude(pk__in=collections.values("pk")).exists():
         return None  # reads every collection: nothing to restrict (search drops unindexed chunks)
     return list(
-        Chunk.objects.filter(
-            document__collection__in=collections,
-            document__status=Document.Status.INDEXED,
-        ).values_list("pk", flat=True)
+        Chunk.objects.filter(SEARCHABLE_CHUNKS, document__collection__in=collections).values_list(
+            "pk", flat=True
+        )
     )

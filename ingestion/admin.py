@@ -17,7 +17,7 @@ from django.utils.html import format_html
 
 from ingestion.access import readable_documents
 from ingestion.errors import Conflict
-from ingestion.models import Chunk, Collection, Document
+from ingestion.models import Chunk, Collection, Document, Source
 from ingestion.services.collections import (
     collection_create,
     collection_delete,
@@ -29,6 +29,7 @@ from ingestion.services.documents import (
     document_retry,
     document_update,
 )
+from ingestion.services.sync import OUTCOMES, source_sync_queue
 from ingestion.services.uploads import documents_upload
 
 REFRESH_SECONDS = 3
@@ -249,3 +250,29 @@ class CollectionAdmin(ServiceAuditedAdmin):
         if obj is not None and (obj.is_default or obj.documents.exists()):
             return False  # documents are PROTECTed; the default collection stays
         return super().has_delete_permission(request, obj)
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    """Where documents are synced from: a folder (`{"path": "/srv/share"}`) or a web site section
+    (`{"start_url": "https://intranet/policies/", "prefix": "/policies/"}`), into a collection,
+    every `interval_minutes` (0: only when asked)."""
+
+    list_display = ("name", "kind", "collection", "interval_minutes", "enabled", "last_run")
+    list_filter = ("kind", "enabled")
+    search_fields = ("name",)
+    readonly_fields = ("running_since", "last_started_at", "last_finished_at", "last_report")
+    actions = ["sync_now"]
+
+    @admin.display(description="Last run")
+    def last_run(self, obj: Source) -> str:
+        if obj.running_since:
+            return "running"
+        counts = ", ".join(f"{obj.last_report.get(k, 0)} {k}" for k in OUTCOMES)
+        return f"{obj.last_finished_at:%Y-%m-%d %H:%M}: {counts}" if obj.last_finished_at else "—"
+
+    @admin.action(description="Sync now")
+    def sync_now(self, request, queryset) -> None:
+        for source in queryset:
+            source_sync_queue(source=source, by=request.user)
+        self.message_user(request, f"Queued {queryset.count()} sync(s).")

@@ -1,7 +1,11 @@
-"""Collections of documents, the documents uploaded by admins and the chunks extracted from them.
+"""Collections of documents, the documents uploaded by admins, their versions and the chunks
+extracted from them.
 
 A chunk's primary key is its id in the vector index, so a search hit maps straight to a row.
-Who may read what is decided by collection (see `ingestion.access`).
+Who may read what is decided by collection (see `ingestion.access`). A document answers from one
+version at a time, the one `Document.current_version` names: search keeps only the chunks of
+that version (`SEARCHABLE_CHUNKS`), so flipping the pointer in one transaction switches every
+search from the old version to the new one at once (see `ingestion.services.versions`).
 """
 
 from __future__ import annotations
@@ -121,6 +125,21 @@ class Document(models.Model):
         related_name="documents",
         editable=False,
     )
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="its source file was removed: kept, out of search",
+    )
+    current_version = models.ForeignKey(
+        "DocumentVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        help_text="the version search answers from; `file` and `sha256` are its",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -141,12 +160,91 @@ class Document(models.Model):
         return self.status == self.Status.FAILED and self.error_code in RETRYABLE
 
 
+class DocumentVersion(models.Model):
+    """One uploaded file of a document. The first is ingested as the document itself (its state
+    is the document's `status`); a later one is ingested beside the current one (its own
+    `status` and `progress`) and replaces it in one step once fully indexed. Old versions keep
+    their chunk rows (a stored answer's citation still opens its passage) but not their vectors."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being indexed"
+        CURRENT = "current", "Current"
+        REPLACED = "replaced", "Replaced"
+        FAILED = "failed", "Failed"
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(help_text="1, 2, 3, … in upload order")
+    file = models.FileField(upload_to="documents/%Y/%m/")
+    # null, not "": several legacy duplicates may lack a hash under the unique constraint
+    sha256 = models.CharField(  # noqa: DJ001
+        max_length=64,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="unique: an identical file is a duplicate (null only for duplicates stored "
+        "before versions existed)",
+    )
+    size = models.PositiveBigIntegerField(default=0, editable=False)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING, editable=False
+    )
+    progress = models.PositiveSmallIntegerField(default=0, editable=False)
+    in_index = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="its chunks' vectors may be in the index (set before they are added, cleared "
+        "after they are removed)",
+    )
+    error = models.TextField(blank=True, editable=False)
+    error_code = models.CharField(max_length=40, blank=True, editable=False)
+    error_params = models.JSONField(default=dict, blank=True, editable=False)
+    page_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    notes = models.TextField(blank=True, editable=False)
+    worker = models.CharField(max_length=200, blank=True, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="document_versions",
+        editable=False,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    indexed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    replaced_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["document", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "number"], name="unique_version_number"),
+            # Two identical uploads at the same instant: one insert wins, the other is told which
+            # document it duplicates (no check-then-create race).
+            models.UniqueConstraint(fields=["sha256"], name="unique_version_content"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document} v{self.number}"
+
+    @property
+    def failure(self) -> str:
+        return failure_message(self.error_code, self.error_params, self.error) if self.error else ""
+
+
+# The chunks search may return: those of an indexed, not archived document's current version.
+SEARCHABLE_CHUNKS = models.Q(
+    document__status=Document.Status.INDEXED,
+    document__archived_at__isnull=True,
+    version_id=models.F("document__current_version_id"),
+)
+
+
 class Chunk(models.Model):
     class Kind(models.TextChoices):
         TEXT = "text", "Text"
         TABLE = "table", "Table"  # Markdown: header row, then whole rows of one table
 
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    version = models.ForeignKey(DocumentVersion, on_delete=models.CASCADE, related_name="chunks")
     ordinal = models.PositiveIntegerField()
     text = models.TextField()
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
@@ -171,9 +269,9 @@ class Chunk(models.Model):
     char_end = models.PositiveIntegerField()
 
     class Meta:
-        ordering = ["document", "ordinal"]
+        ordering = ["document", "version", "ordinal"]
         constraints = [
-            models.UniqueConstraint(fields=["document", "ordinal"], name="unique_chunk_ordinal")
+            models.UniqueConstraint(fields=["version", "ordinal"], name="unique_chunk_ordinal")
         ]
 
     def __str__(self) -> str:
@@ -186,3 +284,80 @@ class Chunk(models.Model):
         if self.kind == self.Kind.TABLE:
             return self.text.split("\n", 2)[-1]
         return self.text
+
+
+class Source(models.Model):
+    """Somewhere documents are pulled from and kept in step with: a folder, a web site section
+    (`kind` picks the back end in `KBQA_SOURCE_KINDS`; `options` are its keyword arguments). A
+    sync adds new files, uploads changed ones as new versions and deletes (or archives) those
+    gone; `items` remember what was seen, so an unchanged file costs a stat, not a hash."""
+
+    class OnRemoved(models.TextChoices):
+        DELETE = "delete", "Delete the document"
+        ARCHIVE = "archive", "Archive it (out of search, kept)"
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=40, help_text="a key of KBQA_SOURCE_KINDS: folder, web, …")
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="sources")
+    options = models.JSONField(
+        default=dict, blank=True, help_text='the back end\'s settings, e.g. {"path": "/srv/docs"}'
+    )
+    interval_minutes = models.PositiveIntegerField(
+        default=0, help_text="sync every so many minutes (Celery beat); 0: only when asked"
+    )
+    on_removed = models.CharField(
+        max_length=10, choices=OnRemoved.choices, blank=True,
+        help_text="what a removed file does to its document (blank: KBQA_SYNC_REMOVED)",
+    )  # fmt: skip
+    enabled = models.BooleanField(default=True)
+    run = models.PositiveIntegerField(
+        default=0, editable=False, help_text="the number of the latest (or running) sync"
+    )
+    queued_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="when its latest sync was queued"
+    )
+    running_since = models.DateTimeField(null=True, blank=True, editable=False)
+    worker = models.CharField(max_length=200, blank=True, editable=False)
+    progress = models.JSONField(
+        default=dict, blank=True, editable=False, help_text="the running sync's counts so far"
+    )
+    last_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_report = models.JSONField(
+        default=dict, blank=True, editable=False,
+        help_text='the last run\'s counts {"added", "updated", "removed", "unchanged", '
+        '"failed"} and its failures',
+    )  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SourceItem(models.Model):
+    """One file (or page) of a source, as the last sync saw it, and the document it became."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="items")
+    key = models.CharField(max_length=1000, help_text="its path in the folder, or its URL")
+    document = models.ForeignKey(
+        Document, null=True, blank=True, on_delete=models.SET_NULL, related_name="source_items"
+    )
+    sha256 = models.CharField(max_length=64, blank=True)
+    stamp = models.CharField(
+        max_length=200, blank=True, help_text="modification time and size: unchanged, no hashing"
+    )
+    error = models.TextField(blank=True, help_text="why the last sync could not take it")
+    synced_in = models.PositiveIntegerField(
+        default=0, help_text="the sync run that last took it into account (a resumed run skips it)"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source", "key"]
+        constraints = [models.UniqueConstraint(fields=["source", "key"], name="unique_source_item")]
+
+    def __str__(self) -> str:
+        return self.key

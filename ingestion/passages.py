@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ingestion.models import Chunk
-from ingestion.selectors import chunks_by_id
+from ingestion.selectors import chunks_by_id, hidden_chunk_ids
 from retrieval.services import SearchHit, search
 
 
@@ -44,13 +44,21 @@ def search_passages(
         chunk_ids = Chunk.objects.filter(document_id__in=list(document_ids)).values_list(
             "id", flat=True
         )
-    hits = search(query=query, k=k, chunk_ids=chunk_ids, user=user, spread=spread)
+    hits = search(
+        query=query,
+        k=k,
+        chunk_ids=chunk_ids,
+        excluded_ids=hidden_chunk_ids(),
+        user=user,
+        spread=spread,
+    )
     return passages_of(hits)
 
 
 def passages_of(hits: Iterable[SearchHit]) -> list[Passage]:
     """Hits as passages, in rank order; a chunk deleted or being re-ingested meanwhile is left
-    out."""
+    out. (A chunk whose version was replaced since the index answered stays: the search saw
+    that version, whole.)"""
     hits = list(hits)
     chunks = chunks_by_id(hit.id for hit in hits)
     passages = []

@@ -5,24 +5,61 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
-from ingestion.models import Chunk, Document
+from ingestion.models import SEARCHABLE_CHUNKS, Chunk, Document, DocumentVersion
+
+# The chunks of a document's current version (older versions keep theirs, out of search).
+CURRENT_CHUNK_COUNT = Count("chunks", filter=Q(chunks__version_id=F("current_version_id")))
 
 
 def documents_with_counts() -> QuerySet[Document]:
-    return Document.objects.annotate(chunk_count=Count("chunks"))
+    return Document.objects.annotate(chunk_count=CURRENT_CHUNK_COUNT)
 
 
 def chunks_by_id(ids: Iterable[int]) -> dict[int, Chunk]:
-    """Chunks of indexed documents, keyed by id; ids of deleted or not yet indexed chunks are left
-    out."""
+    """Chunks of indexed documents, keyed by id; ids of deleted or not yet indexed chunks, and
+    of versions still being indexed, are left out."""
     return {
         chunk.pk: chunk
         for chunk in Chunk.objects.filter(
-            pk__in=list(ids), document__status=Document.Status.INDEXED
-        ).select_related("document")
+            pk__in=list(ids),
+            document__status=Document.Status.INDEXED,
+            document__archived_at__isnull=True,
+        )
+        .exclude(version__status=DocumentVersion.Status.PENDING)
+        .select_related("document")
     }
+
+
+def hidden_chunk_ids() -> list[int]:
+    """Chunks whose vectors may be in the index although search must not return them: those of a
+    version being indexed beside the current one or replaced a moment ago (its vectors not yet
+    removed), and those of documents being (re-)ingested. Usually none or a few documents'
+    worth: one query over the versions in the index that are not answering."""
+    not_answering = DocumentVersion.objects.filter(in_index=True).exclude(
+        document__status=Document.Status.INDEXED,
+        document__archived_at__isnull=True,
+        document__current_version=F("pk"),
+    )
+    return list(Chunk.objects.filter(version__in=not_answering).values_list("pk", flat=True))
+
+
+@dataclass(frozen=True)
+class CitedVersion:
+    number: int
+    latest: int
+
+
+def cited_version(chunk: Chunk) -> CitedVersion | None:
+    """The version a chunk is of, when that is no longer the document's current one (a stored
+    answer citing a revised document): what the source viewer says it cited. None otherwise."""
+    if chunk.version_id == chunk.document.current_version_id:
+        return None
+    numbers = DocumentVersion.objects.filter(document_id=chunk.document_id).values_list(
+        "number", flat=True
+    )
+    return CitedVersion(number=chunk.version.number, latest=max(numbers))
 
 
 @dataclass
@@ -74,20 +111,17 @@ def chunk_pages(ids: Iterable[int]) -> dict[int, tuple[int, int]]:
 
 
 def index_consistency() -> IndexReport:
-    """Compare the vector index with the chunks of indexed documents. Chunks of documents still
-    being ingested are neither required nor orphans: their vectors may or may not be there yet."""
+    """Compare the vector index with the searchable chunks. Chunks of documents or versions still
+    being ingested (or just replaced) are neither required nor orphans: their vectors may or may
+    not be there."""
     from retrieval.services import get_embedder, get_index
 
     index, embedder = get_index(), get_embedder()
     info = index.describe()
     vector_ids = [int(i) for i in index.ids()]
     in_index = set(vector_ids)
-    indexed = set(
-        Chunk.objects.filter(document__status=Document.Status.INDEXED).values_list("pk", flat=True)
-    )
-    in_progress = set(
-        Chunk.objects.filter(document__status__in=Document.IN_PROGRESS).values_list("pk", flat=True)
-    )
+    indexed = set(Chunk.objects.filter(SEARCHABLE_CHUNKS).values_list("pk", flat=True))
+    in_progress = set(hidden_chunk_ids())
     return IndexReport(
         version=info["version"],
         index_model=info["model"],

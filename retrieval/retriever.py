@@ -120,24 +120,31 @@ class Retriever:
         query: str,
         k: int,
         allowed_ids: np.ndarray | None = None,
+        excluded_ids: np.ndarray | None = None,
         mode: Mode = Mode.HYBRID,
         spread: bool = True,
     ) -> list[SearchHit]:
-        """The `k` best chunks for `query`, restricted to `allowed_ids` when given (inside each
-        index's search, so the restriction never costs results). `spread=False` keeps a page's
-        chunks together: an answer's prompt wants the best page's neighbouring chunks as context
-        (with the bundled 0.5B, one chunk of the right page next to a lookalike page led it to the
-        lookalike), while a result list wants distinct pages."""
+        """The `k` best chunks for `query`, restricted to `allowed_ids` when given and never
+        `excluded_ids` (inside each index's search, so the restriction never costs results).
+        `spread=False` keeps a page's chunks together: an answer's prompt wants the best page's
+        neighbouring chunks as context (with the bundled 0.5B, one chunk of the right page next to
+        a lookalike page led it to the lookalike), while a result list wants distinct pages."""
         depth = max(self.depth, 3 * k)
         dense = lexical = []
         script_overlap = 0.0
         if mode in (Mode.DENSE, Mode.HYBRID):
             vector = self.embedder.embed_query(query)
             dense = self.vectors.search(
-                model=self.embedder.name, vector=vector, k=depth, allowed_ids=allowed_ids
+                model=self.embedder.name,
+                vector=vector,
+                k=depth,
+                allowed_ids=allowed_ids,
+                excluded_ids=excluded_ids,
             )
         if mode in (Mode.BM25, Mode.HYBRID):
-            result = self.lexical.search(query=query, k=depth, allowed_ids=allowed_ids)
+            result = self.lexical.search(
+                query=query, k=depth, allowed_ids=allowed_ids, excluded_ids=excluded_ids
+            )
             lexical, script_overlap = result.hits, result.script_overlap
         if mode is Mode.DENSE:
             fused = [FusedHit(h.id, h.score, dense_rank=r) for r, h in enumerate(dense, 1)]

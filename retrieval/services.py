@@ -104,16 +104,21 @@ def search(
     query: str,
     k: int,
     chunk_ids: Iterable[int] | None = None,
+    excluded_ids: Iterable[int] | None = None,
     user=None,
     mode: Mode = Mode.HYBRID,
     spread: bool = True,
 ) -> list[SearchHit]:
     """Hybrid search for `query`. `chunk_ids` restricts it (e.g. to some documents' chunks); the
-    access-filter hook restricts it further for `user`. Both are applied inside each index's search,
-    before the top k is cut, so a restricted passage can never take a slot or leak. `spread`: see
-    `Retriever.search`."""
+    access-filter hook restricts it further for `user`; `excluded_ids` are never returned (chunks
+    in the index that are not to answer now, such as a document's version being indexed). All are
+    applied inside each index's search, before the top k is cut, so a restricted passage can never
+    take a slot or leak. `spread`: see `Retriever.search`."""
     allowed = None if chunk_ids is None else np.fromiter(chunk_ids, dtype=np.int64)
     permitted = access_filter(user)
     if permitted is not None:
         allowed = permitted if allowed is None else np.intersect1d(allowed, permitted)
-    return get_retriever().search(query=query, k=k, allowed_ids=allowed, mode=mode, spread=spread)
+    excluded = None if excluded_ids is None else np.fromiter(excluded_ids, dtype=np.int64)
+    return get_retriever().search(
+        query=query, k=k, allowed_ids=allowed, excluded_ids=excluded, mode=mode, spread=spread
+    )

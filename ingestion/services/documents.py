@@ -14,6 +14,7 @@ from infra.audit import DELETION, audit
 from ingestion.access import require_permission, require_readable
 from ingestion.errors import Conflict, DocumentInProgress
 from ingestion.models import Collection, Document
+from ingestion.services.ingest import remove_version_chunks
 from retrieval.services import index_replace
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def document_retry(*, document: Document, by) -> Document:
 
 
 def document_delete(*, document: Document, by) -> None:
-    """Remove a document with its chunks, vectors and stored file.
+    """Remove a document with its chunks, vectors and stored files (every version's).
 
     The row is locked while its chunk ids are read and deleted, and the vectors are removed after
     the commit: an ingestion that swaps chunks concurrently either ran first (its chunk ids are
@@ -100,16 +101,39 @@ def document_delete(*, document: Document, by) -> None:
             return
         audit(by, "document deleted", locked, str(locked), flag=DELETION)
         chunk_ids = list(locked.chunks.values_list("id", flat=True))
-        storage, name = locked.file.storage, locked.file.name
+        storage = locked.file.storage
+        names = {locked.file.name, *locked.versions.values_list("file", flat=True)} - {""}
         locked.delete()
 
     def cleanup() -> None:
         if chunk_ids:
             index_replace(remove_ids=chunk_ids, add_ids=[], texts=[])
-        if name:
+        for name in names:
             storage.delete(name)
 
     transaction.on_commit(cleanup)
+
+
+def document_archive(*, document: Document) -> None:
+    """Take a document out of search but keep it (its source file was removed): its vectors go,
+    its rows, versions and files stay, and `document_unarchive` brings it back."""
+    document.archived_at = timezone.now()
+    if not Document.objects.filter(pk=document.pk).update(archived_at=document.archived_at):
+        return
+    for version in document.versions.filter(in_index=True):
+        remove_version_chunks(version, delete_rows=False)
+    audit(None, "document archived", document)
+
+
+def document_unarchive(*, document: Document, enqueue: bool = True) -> None:
+    """Back into search (its source file reappeared): to be indexed again from its current
+    version, its vectors having gone when it was archived (queued, unless the caller ingests it
+    itself)."""
+    Document.objects.filter(pk=document.pk).update(archived_at=None)
+    document.archived_at = None
+    if enqueue:
+        document_enqueue(document=document)
+    audit(None, "document restored from the archive", document)
 
 
 def documents_recover_interrupted(*, worker: str) -> list[int]:

@@ -21,12 +21,13 @@ from django.utils import timezone
 
 from infra.locks import LockBusy, file_lock
 from ingestion.chunking import ChunkSpec, chunk_document
-from ingestion.models import Chunk, Document
+from ingestion.models import SEARCHABLE_CHUNKS, Chunk, Document, DocumentVersion
 from ingestion.parsers import ParsedDocument, ParseError
 from retrieval.services import get_embedder, index_replace
 
 logger = logging.getLogger(__name__)
 State = Document.Status
+VersionState = DocumentVersion.Status
 
 
 class TransientIngestError(Exception):
@@ -136,39 +137,50 @@ def document_chunk(parsed: ParsedDocument) -> list[ChunkSpec]:
 
 
 def document_ingest(*, document_id: int, worker: str = "") -> Document:
-    """Parse, chunk, embed and index one document; ends `indexed`, or `failed` with a reason.
+    """Parse, chunk, embed and index one document (its current version); ends `indexed`, or
+    `failed` with a reason.
 
     Raises Document.DoesNotExist when there is no such document, and TransientIngestError when a
     later retry may succeed.
     """
     with document_lock(document_id):
-        document = Document.objects.get(pk=document_id)
-        try:
+        document = Document.objects.select_related("current_version").get(pk=document_id)
+        with failures_reported(lambda error: _fail(document, error), f"document {document_id}"):
             _ingest_steps(document, worker)
-        except DocumentGone:
-            logger.info("Document %s was deleted during ingestion", document_id)
-        except (OperationalError, InterfaceError) as exc:
-            raise TransientIngestError(f"Database unavailable: {exc}") from exc
-        except ParseError as exc:
-            _fail(document, exc)
-        except FileNotFoundError:
-            _fail(
-                document,
-                ParseError(
-                    "The uploaded file is missing from storage; upload it again.", "file_missing"
-                ),
-            )
-        except Exception as exc:
-            logger.exception("Ingestion of document %s failed", document_id)
-            detail = f"{type(exc).__name__}: {exc}"
-            _fail(
-                document,
-                ParseError(f"Ingestion failed unexpectedly: {detail}", "unexpected", detail=detail),
-            )
     return document
 
 
+@contextmanager
+def failures_reported(fail: Callable[[ParseError], None], what: str) -> Iterator[None]:
+    """Turn whatever stops an ingestion into `fail(reason)`, except a deletion meanwhile (nothing
+    left to fail) and a database blip (TransientIngestError: retry later)."""
+    try:
+        yield
+    except DocumentGone:
+        logger.info("The document of %s was deleted during ingestion", what)
+    except (OperationalError, InterfaceError) as exc:
+        raise TransientIngestError(f"Database unavailable: {exc}") from exc
+    except ParseError as exc:
+        fail(exc)
+    except FileNotFoundError:
+        fail(
+            ParseError(
+                "The uploaded file is missing from storage; upload it again.", "file_missing"
+            )
+        )
+    except Exception as exc:
+        logger.exception("Ingestion of %s failed", what)
+        detail = f"{type(exc).__name__}: {exc}"
+        fail(ParseError(f"Ingestion failed unexpectedly: {detail}", "unexpected", detail=detail))
+
+
 def _ingest_steps(document: Document, worker: str) -> None:
+    version = document.current_version
+    if version is None:  # only a row made by hand: give it its file as version 1
+        version = DocumentVersion.objects.create(
+            document=document, number=1, file=document.file.name, status=VersionState.CURRENT
+        )
+        Document.objects.filter(pk=document.pk).update(current_version=version)
     _set_state(
         document, State.PARSING, progress=0, error="", error_code="", error_params={}, notes="",
         worker=worker, ocr_total=0, ocr_done=0,
@@ -179,32 +191,54 @@ def _ingest_steps(document: Document, worker: str) -> None:
         percent = done * 100 // max(total, 1)
         _set_state(document, State.PARSING, ocr_done=done, ocr_total=total, progress=percent)
 
-    parsed = parse_document(Path(document.file.path), name=document.file.name, on_progress=on_ocr)
+    parsed = parse_document(Path(version.file.path), name=version.file.name, on_progress=on_ocr)
+    specs = parsed_chunks(parsed)
+    notes = "\n".join(parsed.notes)
+    _set_state(
+        document, State.EMBEDDING, notes=notes, page_count=len(parsed.pages), progress=0,
+    )  # fmt: skip
+
+    def on_progress(done: int, total: int) -> None:
+        Document.objects.filter(pk=document.pk).update(progress=min(99, done * 100 // total))
+
+    replace_chunks(document, version, specs, on_progress=on_progress)
+    _set_state(document, State.INDEXED, progress=100)
+    DocumentVersion.objects.filter(pk=version.pk).update(
+        status=VersionState.CURRENT, indexed_at=timezone.now(), page_count=len(parsed.pages),
+        notes=notes, error="", error_code="", error_params={},
+    )  # fmt: skip
+
+
+def parsed_chunks(parsed: ParsedDocument) -> list[ChunkSpec]:
     specs = document_chunk(parsed)
     if not specs:
         raise ParseError("The file contains no text.", "no_text")
-    _set_state(
-        document, State.EMBEDDING, notes="\n".join(parsed.notes), page_count=len(parsed.pages),
-        progress=0,
-    )  # fmt: skip
-    _replace_chunks(document, specs)
-    _set_state(document, State.INDEXED, progress=100)
+    return specs
 
 
-def _replace_chunks(document: Document, specs: list[ChunkSpec]) -> None:
-    """Swap the document's chunks and vectors. Old vectors go first, so whatever step a crash
+def replace_chunks(
+    document: Document,
+    version: DocumentVersion,
+    specs: list[ChunkSpec],
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Swap the version's chunks and vectors. Old vectors go first, so whatever step a crash
     interrupts, a re-run finds only rows whose vectors it can remove and re-add: no vector is ever
-    left behind without its chunk."""
-    old_ids = list(document.chunks.values_list("id", flat=True))
+    left behind without its chunk. The version is marked `in_index` before any vector is added,
+    so search can hide vectors of a version that is not (or no longer) the current one."""
+    old_ids = list(version.chunks.values_list("id", flat=True))
     if old_ids:
         index_replace(remove_ids=old_ids, add_ids=[], texts=[])
     with transaction.atomic():
         if not Document.objects.select_for_update().filter(pk=document.pk).exists():
             raise DocumentGone(document.pk)
-        document.chunks.all().delete()
+        version.chunks.all().delete()
+        DocumentVersion.objects.filter(pk=version.pk).update(in_index=True)
         chunks = Chunk.objects.bulk_create(
             Chunk(
                 document=document,
+                version=version,
                 ordinal=ordinal,
                 text=spec.text,
                 section=spec.section[:1000],
@@ -221,17 +255,23 @@ def _replace_chunks(document: Document, specs: list[ChunkSpec]) -> None:
             for ordinal, spec in enumerate(specs)
         )
     ids = [chunk.pk for chunk in chunks]
-
-    def on_progress(done: int, total: int) -> None:
-        Document.objects.filter(pk=document.pk).update(progress=min(99, done * 100 // total))
-
-    title = document.title or Path(document.file.name).stem
+    title = document.title or Path(version.file.name).stem
     texts = [indexed_text(title=title, section=c.section, text=c.text, kind=c.kind) for c in chunks]
     index_replace(remove_ids=[], add_ids=ids, texts=texts, on_progress=on_progress)
     if not Document.objects.filter(pk=document.pk).exists():
         # Deleted while embedding: its delete removed only the vectors it could see.
         index_replace(remove_ids=ids, add_ids=[], texts=[])
         raise DocumentGone(document.pk)
+
+
+def remove_version_chunks(version: DocumentVersion, *, delete_rows: bool) -> None:
+    """Take a version's vectors out of the index (and, with `delete_rows`, its chunk rows)."""
+    chunk_ids = list(version.chunks.values_list("id", flat=True))
+    if chunk_ids:
+        index_replace(remove_ids=chunk_ids, add_ids=[], texts=[])
+    if delete_rows:
+        version.chunks.all().delete()
+    DocumentVersion.objects.filter(pk=version.pk).update(in_index=False)
 
 
 def document_mark_failed(*, document_id: int, reason: str) -> None:
@@ -244,11 +284,10 @@ def document_mark_failed(*, document_id: int, reason: str) -> None:
 def _fail(document: Document, error: ParseError) -> None:
     """A failed document is not searchable: its chunks and vectors go, its reason stays."""
     logger.warning("Document %s failed: %s", document.pk, error)
-    chunk_ids = list(document.chunks.values_list("id", flat=True))
-    if chunk_ids:
+    version = document.current_version
+    if version is not None:
         try:
-            index_replace(remove_ids=chunk_ids, add_ids=[], texts=[])
-            document.chunks.all().delete()
+            remove_version_chunks(version, delete_rows=True)
         except Exception:
             logger.exception("Could not remove the vectors of failed document %s", document.pk)
     try:
@@ -265,7 +304,7 @@ def index_rebuild_from_database(*, on_progress=None) -> int:
     number of chunks indexed."""
     from retrieval.services import index_rebuild
 
-    rows = Chunk.objects.filter(document__status=State.INDEXED).order_by("pk")
+    rows = Chunk.objects.filter(SEARCHABLE_CHUNKS).order_by("pk")
     total = rows.count()
     texts = (
         (pk, indexed_text(title=title or Path(name).stem, section=section, text=text, kind=kind))

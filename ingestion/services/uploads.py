@@ -15,13 +15,14 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from infra.audit import ADDITION, audit
 from ingestion.access import require_permission, require_readable
 from ingestion.archives import ArchiveLimits, UnsafeArchive, extract_members
 from ingestion.failures import failure_message
-from ingestion.models import Collection, Document
+from ingestion.models import Collection, Document, DocumentVersion
 from ingestion.parsers import SUPPORTED_SUFFIXES, ParseError, unsupported_error
 from ingestion.services.documents import document_enqueue
 
@@ -140,9 +141,9 @@ def document_create(
     validate_upload_size(file.size)
     validate_upload_content(file, name)
     sha256 = file_sha256(file)
-    existing = Document.objects.filter(sha256=sha256).order_by("pk").first()
-    if existing is not None:
-        raise DuplicateDocument(existing)
+    existing = DocumentVersion.objects.filter(sha256=sha256).select_related("document").first()
+    if existing is not None:  # the common case, answered without storing the file
+        raise DuplicateDocument(existing.document)
     document = Document(
         title=title or Path(name).stem,
         sha256=sha256,
@@ -150,10 +151,33 @@ def document_create(
         collection=collection or Collection.objects.default(),
     )
     document.file.save(name, file, save=False)
-    document.save()
+    try:
+        # The unique constraint on the version's content decides between identical uploads at
+        # the same instant: one commits, the other rolls back and names the winner.
+        with transaction.atomic():
+            document.save()
+            version = DocumentVersion.objects.create(
+                document=document,
+                number=1,
+                file=document.file.name,
+                sha256=sha256,
+                size=file.size or 0,
+                status=DocumentVersion.Status.CURRENT,
+                uploaded_by=uploaded_by,
+            )
+            document.current_version = version
+            document.save(update_fields=["current_version"])
+    except IntegrityError:
+        document.file.storage.delete(document.file.name)
+        raise DuplicateDocument(duplicate_of(sha256)) from None
     if enqueue:
         document_enqueue(document=document)
     return document
+
+
+def duplicate_of(sha256: str) -> Document:
+    """The document holding a version with this content (after a unique-constraint violation)."""
+    return DocumentVersion.objects.select_related("document").get(sha256=sha256).document
 
 
 def file_sha256(file: File) -> str:

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ingestion.models import Collection, Document
+from ingestion.models import Collection, Document, DocumentVersion, Source
 from kbqa.api.models import ApiToken
 from kbqa.chat.models import Conversation, Message
 
@@ -266,10 +266,56 @@ class DocumentSerializer(serializers.ModelSerializer):
             "page_count",
             "chunk_count",
             "sha256",
+            "version",
             "created_at",
             "updated_at",
         )
         read_only_fields = tuple(f for f in fields if f not in ("title", "collection"))
+
+    version = serializers.IntegerField(
+        source="current_version.number",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="the number of the version search answers from",
+    )
+
+
+class DocumentVersionSerializer(serializers.ModelSerializer):
+    """One version of a document: `pending` while indexed beside the current one, `current`,
+    `replaced` (kept, out of search) or `failed` (with `error`; the current version answers)."""
+
+    error = serializers.CharField(
+        source="failure", read_only=True, help_text="why it failed, in the request's language"
+    )
+    uploaded_by = serializers.CharField(
+        source="uploaded_by.get_username", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = DocumentVersion
+        fields = (
+            "id",
+            "number",
+            "status",
+            "progress",
+            "error",
+            "error_code",
+            "size",
+            "sha256",
+            "page_count",
+            "uploaded_by",
+            "created_at",
+            "indexed_at",
+            "replaced_at",
+        )
+        read_only_fields = fields
+
+
+class VersionUploadSerializer(serializers.Serializer):
+    """The new version's file (any supported type; not a ZIP archive)."""
+
+    file = serializers.FileField(allow_empty_file=True)
 
 
 class DocumentUpdateSerializer(serializers.ModelSerializer):
@@ -298,6 +344,35 @@ class UploadResultSerializer(serializers.Serializer):
     created = DocumentSerializer(many=True)
     duplicates = DuplicateSerializer(many=True)
     rejected = RejectedSerializer(many=True)
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    """A source documents are synced from; `last_report` holds the last run's counts (`added`,
+    `updated`, `removed`, `unchanged`, `failed`) and `failures` (`key`, `error`); `progress` the
+    running one's counts so far."""
+
+    collection_name = serializers.CharField(source="collection.name", read_only=True)
+
+    class Meta:
+        model = Source
+        fields = (
+            "id",
+            "name",
+            "kind",
+            "collection",
+            "collection_name",
+            "options",
+            "interval_minutes",
+            "on_removed",
+            "enabled",
+            "queued_at",
+            "running_since",
+            "progress",
+            "last_started_at",
+            "last_finished_at",
+            "last_report",
+        )
+        read_only_fields = fields
 
 
 class CollectionSerializer(serializers.ModelSerializer):

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from kbqa.api import docs
-from kbqa.api.views import ask, collections, conversations, documents, tokens
+from kbqa.api.views import ask, collections, conversations, documents, sources, tokens
 
 app_name = "api"
 
@@ -16,12 +16,19 @@ urlpatterns = [
         documents.DocumentReindexView.as_view(),
         name="document-reindex",
     ),
+    path(
+        "documents/<int:pk>/versions/",
+        documents.DocumentVersionsView.as_view(),
+        name="document-versions",
+    ),
     path("collections/", collections.CollectionListCreateView.as_view(), name="collections"),
     path(
         "collections/<int:pk>/",
         collections.CollectionDetailView.as_view(),
         name="collection-detail",
     ),
+    path("sources/", sources.SourceListView.as_view(), name="sources"),
+    path("sources/<int:pk>/sync/", sources.SourceSyncView.as_view(), name="source-sync"),
     path("conversations/", conversations.ConversationListView.as_view(), name="conversations"),
     path(
         "conversations/<int:pk>/",

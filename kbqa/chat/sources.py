@@ -75,7 +75,7 @@ def passage_in_context(chunk: Chunk, used: list[tuple[int, int]] | None = None) 
     nothing unreadable is shown."""
     neighbours = list(
         Chunk.objects.filter(
-            document_id=chunk.document_id,
+            version_id=chunk.version_id,
             page=chunk.page,
             ordinal__gte=chunk.ordinal - CONTEXT_CHUNKS,
             ordinal__lte=chunk.ordinal + CONTEXT_CHUNKS,

@@ -13,4 +13,9 @@ urlpatterns = [
     path("documents/<int:pk>/pages/<int:page>/", views.document_page, name="document-page"),
     path("documents/<int:pk>/pages/<int:page>.png", views.page_image, name="page-image"),
     path("documents/<int:pk>/download/", views.download, name="document-download"),
+    path(
+        "documents/<int:pk>/versions/<int:number>/download/",
+        views.download,
+        name="version-download",
+    ),
 ]

@@ -19,12 +19,13 @@ from django.http import (
     HttpResponseRedirect,
     JsonResponse,
 )
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from ingestion.access import readable_chunk, readable_document
+from ingestion.selectors import cited_version
 from kbqa.chat import pdf_pages
 from kbqa.chat.rendering import message_context
 from kbqa.chat.selectors import (
@@ -143,6 +144,7 @@ def source(request: HttpRequest, chunk_id: int) -> HttpResponse:
     of it an answer used (character spans in the passage)."""
     chunk = readable_chunk(request.user, chunk_id)
     document = chunk.document
+    old_version = cited_version(chunk)
     context = {
         "document": document,
         "chunk": chunk,
@@ -150,8 +152,10 @@ def source(request: HttpRequest, chunk_id: int) -> HttpResponse:
         "section": chunk.section,
         "context": passage_in_context(chunk, used=parse_spans(request.GET.get("spans", ""))),
         "is_pdf": pdf_pages.is_pdf(document),
-        "page_image": pdf_pages.has_page_images(document),
+        # Page images are drawn from the current file: not those of a replaced version's page.
+        "page_image": old_version is None and pdf_pages.has_page_images(document),
         "boxes": pdf_pages.chunk_boxes(chunk),
+        "cited_version": old_version,
     }
     return render(request, "chat/_source.html", context)
 
@@ -187,11 +191,13 @@ def page_image(request: HttpRequest, pk: int, page: int) -> FileResponse:
 
 @login_required
 @require_GET
-def download(request: HttpRequest, pk: int) -> FileResponse:
-    """The original file, for a user who may read the document."""
+def download(request: HttpRequest, pk: int, number: int | None = None) -> FileResponse:
+    """The original file (of the current version, or of version `number`), for a user who may
+    read the document."""
     document = readable_document(request.user, pk)
-    if not document.file or not document.file.storage.exists(document.file.name):
+    file = document.file
+    if number is not None:
+        file = get_object_or_404(document.versions, number=number).file
+    if not file or not file.storage.exists(file.name):
         raise Http404
-    return FileResponse(
-        document.file.open("rb"), as_attachment=True, filename=Path(document.file.name).name
-    )
+    return FileResponse(file.open("rb"), as_attachment=True, filename=Path(file.name).name)

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from ingestion.access import readable_documents
-from ingestion.models import Chunk, Document
+from ingestion.access import readable_collections, readable_documents
+from ingestion.models import Chunk, Document, Source
+from ingestion.selectors import CURRENT_CHUNK_COUNT
 from kbqa.chat.models import Message
 
 FLAGGED_LIMIT = 100
@@ -29,7 +30,11 @@ STAGES = {
 def console_documents(
     user: AbstractBaseUser, *, query: str = "", status: str = ""
 ) -> QuerySet[Document]:
-    documents = readable_documents(user).annotate(chunk_count=Count("chunks"))
+    documents = (
+        readable_documents(user)
+        .select_related("current_version")
+        .annotate(chunk_count=CURRENT_CHUNK_COUNT)
+    )
     if query:
         documents = documents.filter(
             Q(title__icontains=query) | Q(file__icontains=query) | Q(sha256__startswith=query)
@@ -37,6 +42,15 @@ def console_documents(
     if status:
         documents = documents.filter(status=status)
     return documents.order_by("-created_at", "-pk")
+
+
+def console_sources(user: AbstractBaseUser) -> QuerySet[Source]:
+    """The sources of the collections `user` may read."""
+    return (
+        Source.objects.filter(collection__in=readable_collections(user))
+        .select_related("collection")
+        .order_by("name")
+    )
 
 
 def _size_on_disk(path: Path) -> int:
@@ -70,7 +84,9 @@ def knowledge_base_totals(user: AbstractBaseUser) -> Totals:
     return Totals(
         documents=sum(by_status.values()),
         by_status={s: by_status.get(s, 0) for s in Document.Status.values},
-        chunks=Chunk.objects.filter(document__in=documents).count(),
+        chunks=Chunk.objects.filter(
+            document__in=documents, version_id=F("document__current_version_id")
+        ).count(),
         vectors=get_index().describe()["count"],
         index_bytes=sum(_size_on_disk(p) for p in index_dirs),
         embedder=get_embedder().name,

@@ -12,10 +12,10 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,13 +23,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ingestion.access import readable_document
 from ingestion.errors import Conflict
-from ingestion.models import Document
+from ingestion.models import Document, DocumentVersion
 from ingestion.parsers import SUPPORTED_SUFFIXES
 from ingestion.services.documents import document_delete, document_reindex, document_retry
-from ingestion.services.uploads import ARCHIVE_SUFFIXES
+from ingestion.services.sync import OUTCOMES, source_sync_queue
+from ingestion.services.uploads import ARCHIVE_SUFFIXES, DuplicateDocument
+from ingestion.services.versions import version_upload
 from kbqa.console.selectors import (
     answer_timings,
     console_documents,
+    console_sources,
     flagged_answers,
     knowledge_base_totals,
 )
@@ -43,6 +46,19 @@ STATUS_LABELS = {
     Document.Status.EMBEDDING: gettext_lazy("Embedding"),
     Document.Status.INDEXED: gettext_lazy("Indexed"),
     Document.Status.FAILED: gettext_lazy("Failed"),
+}
+OUTCOME_LABELS = {
+    "added": gettext_lazy("added"),
+    "updated": gettext_lazy("updated"),
+    "removed": gettext_lazy("removed"),
+    "unchanged": gettext_lazy("unchanged"),
+    "failed": gettext_lazy("failed"),
+}
+VERSION_LABELS = {
+    DocumentVersion.Status.PENDING: gettext_lazy("Being indexed"),
+    DocumentVersion.Status.CURRENT: gettext_lazy("Current"),
+    DocumentVersion.Status.REPLACED: gettext_lazy("Replaced"),
+    DocumentVersion.Status.FAILED: gettext_lazy("Failed"),
 }
 # Where each state sits on one bar from upload to indexed; embedding fills most of it, or OCR
 # (10–70 %) where pages are OCRed, which takes far longer. A failed document shows its reason
@@ -92,6 +108,7 @@ def document_row(document: Document) -> dict:
         "notes": document.notes,
         "pages": document.page_count,
         "chunks": getattr(document, "chunk_count", None),
+        "version": document.current_version.number if document.current_version else None,
         "busy": document.status in Document.IN_PROGRESS,
     }
 
@@ -202,6 +219,78 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     except PermissionDenied as exc:
         return _refused(request, exc, "permission_denied", 403)
     return _done(request, {"detail": _("“%(title)s” was deleted.") % {"title": title}})
+
+
+@console_view
+def versions(request: HttpRequest, pk: int) -> HttpResponse:
+    """A document's versions (dates, who uploaded them, state, download), and (POST, multipart
+    `file`) the upload of a new one, indexed in the background while the current one answers."""
+    document = readable_document(request.user, pk)
+    if request.method == "POST":
+        return _upload_version(request, document)
+    rows = list(document.versions.select_related("uploaded_by").order_by("-number"))
+    for version in rows:
+        version.label = VERSION_LABELS[version.status]
+    context = {
+        "document": document,
+        "versions": rows,
+        "busy": any(v.status == DocumentVersion.Status.PENDING for v in rows),
+        "tab": "documents",
+        "accept": ",".join(sorted(SUPPORTED_SUFFIXES)),
+    }
+    return render(request, "console/versions.html", context)
+
+
+def _upload_version(request: HttpRequest, document: Document) -> HttpResponse:
+    back = HttpResponseRedirect(reverse("console:versions", args=[document.pk]))
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("Choose the file of the new version."))
+        return back
+    try:
+        version = version_upload(document=document, file=upload, by=request.user)
+    except DuplicateDocument as exc:
+        messages.error(
+            request,
+            _("Identical to a version of “%(title)s”; not added.") % {"title": exc.existing},
+        )
+    except (Conflict, PermissionDenied) as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("Version %(number)s is being indexed; the current version answers until it is ready.")
+            % {"number": version.number},
+        )
+    return back
+
+
+@console_view
+@require_GET
+def sources(request: HttpRequest) -> HttpResponse:
+    """The sources with their schedule, the running sync's progress and the last run's report."""
+    rows = list(console_sources(request.user))
+    for source in rows:
+        source.report = [(OUTCOME_LABELS[k], source.last_report.get(k, 0)) for k in OUTCOMES]
+        source.done = [(OUTCOME_LABELS[k], source.progress.get(k, 0)) for k in OUTCOMES]
+    return render(request, "console/sources.html", {"sources": rows, "tab": "sources"})
+
+
+@console_view
+@require_POST
+def source_sync(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Sync now": queue a sync of the source for a worker."""
+    source = get_object_or_404(console_sources(request.user), pk=pk)
+    back = HttpResponseRedirect(reverse("console:sources"))
+    try:
+        source_sync_queue(source=source, by=request.user)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return back
+    messages.success(request, _("A sync of “%(name)s” is queued.") % {"name": source})
+    return back
 
 
 @console_view

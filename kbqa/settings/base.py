@@ -250,14 +250,16 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Celery beat (inside the worker: `celery worker --beat`, in bin/start and docker-compose.yml):
-# directory accounts' groups and enabled state are re-read this often, the bound on how long a
-# change in the directory takes to reach open sessions and API tokens.
+# Celery beat (one per deployment: inside the worker in bin/start, `celery worker --beat`; its own
+# `beat` service in docker-compose.yml) queues the sources that are due to sync, and re-reads
+# directory accounts' groups and enabled state every KBQA_DIRECTORY_RECHECK_MINUTES: the bound on
+# how long a change in the directory takes to reach open sessions and API tokens.
 CELERY_BEAT_SCHEDULE = {
+    "sync-due-sources": {"task": "ingestion.tasks.sync_due_sources_task", "schedule": 60.0},
     "directory-recheck": {
         "task": "kbqa.accounts.tasks.directory_recheck",
         "schedule": 60.0 * env_float("KBQA_DIRECTORY_RECHECK_MINUTES", 15),
-    }
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
@@ -386,6 +388,17 @@ KBQA_OCR = {
 }
 KBQA_OCR_PAGE_S = env_int("KBQA_OCR_PAGE_S", 60)
 DATA_UPLOAD_MAX_NUMBER_FILES = KBQA_ZIP_MAX_FILES
+# Replaced versions of a document kept (listed, downloadable, citable) besides the current one.
+KBQA_VERSIONS_KEPT = env_int("KBQA_VERSIONS_KEPT", 5)
+# Sources documents are synced from (ingestion.sources): a source's `kind` names its back end here;
+# one more kind (SharePoint, S3, …) is one module and one line.
+KBQA_SOURCE_KINDS = {
+    "folder": "ingestion.sources.folder.FolderSource",
+    "web": "ingestion.sources.web.WebSource",
+}
+# What a file removed from its source does to its document: "delete" or "archive" (kept, out of
+# search); a source's own `on_removed` overrides it.
+KBQA_SYNC_REMOVED = env_str("KBQA_SYNC_REMOVED", "delete")
 # Answering refuses without generating when the best retrieved passage scores below this. The scale
 # is the dense cosine similarity: recalibrate it from the best-passage scores that
 # `manage.py evaluate --answers` prints whenever the embedder changes.

@@ -38,10 +38,17 @@ class VectorIndex(ABC):
 
     @abstractmethod
     def search(
-        self, *, model: str, vector: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+        self,
+        *,
+        model: str,
+        vector: np.ndarray,
+        k: int,
+        allowed_ids: np.ndarray | None = None,
+        excluded_ids: np.ndarray | None = None,
     ) -> list[VectorHit]:
-        """The `k` nearest ids; with `allowed_ids`, only among those (filtered inside the search,
-        so k results come back even when most of the index is excluded)."""
+        """The `k` nearest ids; with `allowed_ids`, only among those, and never `excluded_ids`
+        (filtered inside the search, so k results come back even when most of the index is
+        excluded)."""
 
     @abstractmethod
     def count(self) -> int: ...

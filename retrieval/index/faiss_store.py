@@ -144,7 +144,13 @@ class FaissIndexStore(VectorIndex):
             return self._index, self._meta
 
     def search(
-        self, *, model: str, vector: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+        self,
+        *,
+        model: str,
+        vector: np.ndarray,
+        k: int,
+        allowed_ids: np.ndarray | None = None,
+        excluded_ids: np.ndarray | None = None,
     ) -> list[VectorHit]:
         import faiss
 
@@ -153,22 +159,29 @@ class FaissIndexStore(VectorIndex):
             return []
         self._check_model(meta, model, int(vector.shape[-1]))
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
+        if allowed_ids is not None and excluded_ids is not None and len(excluded_ids):
+            allowed_ids = np.setdiff1d(allowed_ids, excluded_ids)
+            excluded_ids = None
+        # Filtering inside the search (not after it) keeps k results even when most of the
+        # corpus is excluded; IndexIDMap2 translates the selector to our ids. The id arrays must
+        # outlive the search (the selectors point into them).
         selector_ids = None
+        selector = None
         if allowed_ids is not None:
             selector_ids = np.ascontiguousarray(allowed_ids, dtype=np.int64)
             if len(selector_ids) == 0:
                 return []
-            # Filtering inside the search (not after it) keeps k results even when most of the
-            # corpus is excluded; IndexIDMap2 translates the selector to our ids.
             selector = faiss.IDSelectorBatch(len(selector_ids), faiss.swig_ptr(selector_ids))
-        else:
-            selector = None
+        elif excluded_ids is not None and len(excluded_ids):
+            selector_ids = np.ascontiguousarray(excluded_ids, dtype=np.int64)
+            negated = faiss.IDSelectorBatch(len(selector_ids), faiss.swig_ptr(selector_ids))
+            selector = faiss.IDSelectorNot(negated)  # which does not own `negated`: keep it
         if _is_flat(index):
             params = faiss.SearchParameters(sel=selector) if selector is not None else None
         else:
             params = faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
         scores, ids = index.search(query, min(k, index.ntotal), params=params)
-        del selector_ids
+        del selector_ids, selector
         return [
             VectorHit(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1
         ]

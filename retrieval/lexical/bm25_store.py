@@ -133,9 +133,16 @@ class BM25Store:
                 self._loaded_version = meta["version"]
             return self._retriever, self._ids
 
-    def search(self, *, query: str, k: int, allowed_ids: np.ndarray | None = None) -> LexicalResult:
-        """Top `k` chunks by BM25 among `allowed_ids` (all when None); chunks sharing no term with
-        the query are never returned."""
+    def search(
+        self,
+        *,
+        query: str,
+        k: int,
+        allowed_ids: np.ndarray | None = None,
+        excluded_ids: np.ndarray | None = None,
+    ) -> LexicalResult:
+        """Top `k` chunks by BM25 among `allowed_ids` (all when None) less `excluded_ids`; chunks
+        sharing no term with the query are never returned."""
         retriever, ids = self._current()
         terms = tokenize(query)
         if retriever is None or not terms:
@@ -149,6 +156,8 @@ class BM25Store:
         scores = np.asarray(retriever.get_scores(known), dtype=np.float32)
         if allowed_ids is not None:
             scores = np.where(np.isin(ids, allowed_ids), scores, 0.0)
+        if excluded_ids is not None and len(excluded_ids):
+            scores = np.where(np.isin(ids, excluded_ids), 0.0, scores)
         candidates = np.flatnonzero(scores > 0)
         if len(candidates) > k:
             candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]

@@ -17,7 +17,7 @@ from ingestion.access import (
     readable_document,
     readable_documents,
 )
-from ingestion.models import Chunk, Collection, Document
+from ingestion.models import Chunk, Collection, Document, DocumentVersion
 
 
 def _document(title: str, collection: Collection | None = None) -> Document:
@@ -31,8 +31,11 @@ def _document(title: str, collection: Collection | None = None) -> Document:
 
 
 def _chunk(document: Document) -> Chunk:
+    version = DocumentVersion.objects.create(document=document, number=1, file=document.file.name)
+    Document.objects.filter(pk=document.pk).update(current_version=version)
     return Chunk.objects.create(
         document=document,
+        version=version,
         ordinal=0,
         text="Canteen opens at 7:45.",
         page=1,

@@ -31,3 +31,39 @@ def test_existing_documents_move_into_the_default_collection():
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_existing_documents_become_their_own_current_version_one():
+    before = [("ingestion", "0005_ocr_and_table_chunks")]
+    after = [("ingestion", "0007_chunk_version_required")]
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate(before)
+        apps = executor.loader.project_state(before).apps
+        Document = apps.get_model("ingestion", "Document")
+        Chunk = apps.get_model("ingestion", "Chunk")
+        memo = Document.objects.create(
+            title="memo", sha256="1" * 64, file="documents/memo.txt", status="indexed"
+        )
+        # The same file stored twice (possible before the constraint): both survive.
+        twin = Document.objects.create(title="twin", sha256="1" * 64, file="documents/twin.txt")
+        chunk = Chunk.objects.create(
+            document=memo, ordinal=0, text="x", page=1, page_end=1, char_start=0, char_end=1
+        )
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        apps = executor.loader.project_state(after).apps
+        Document = apps.get_model("ingestion", "Document")
+        Chunk = apps.get_model("ingestion", "Chunk")
+        memo = Document.objects.get(pk=memo.pk)
+        version = memo.current_version
+        assert (version.number, version.status, version.sha256) == (1, "current", "1" * 64)
+        assert version.file.name == "documents/memo.txt" and version.in_index
+        assert Chunk.objects.get(pk=chunk.pk).version_id == version.pk
+        twin_version = Document.objects.get(pk=twin.pk).current_version
+        assert twin_version.sha256 is None and twin_version.file.name == "documents/twin.txt"
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())

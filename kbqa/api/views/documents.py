@@ -1,9 +1,9 @@
-"""Documents: list and upload, read, rename or move, delete, re-index. Every change goes through
-an ingestion service (permission check and audit record included)."""
+"""Documents: list and upload, read, rename or move, delete, re-index; list and upload versions.
+Every change goes through an ingestion service (permission check and audit record included)."""
 
 from __future__ import annotations
 
-from django.db.models import Count
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
@@ -13,14 +13,24 @@ from rest_framework.views import APIView
 
 from ingestion.access import readable_collections, readable_documents
 from ingestion.models import Collection, Document
+from ingestion.selectors import CURRENT_CHUNK_COUNT
 from ingestion.services.documents import document_delete, document_reindex, document_update
-from ingestion.services.uploads import Duplicate, UploadResult, documents_upload, is_archive
+from ingestion.services.uploads import (
+    Duplicate,
+    DuplicateDocument,
+    UploadResult,
+    documents_upload,
+    is_archive,
+)
+from ingestion.services.versions import version_upload
 from kbqa.api.filters import DocumentFilter
 from kbqa.api.serializers import (
     DocumentSerializer,
     DocumentUpdateSerializer,
     DocumentUploadSerializer,
+    DocumentVersionSerializer,
     UploadResultSerializer,
+    VersionUploadSerializer,
 )
 from kbqa.api.views.common import ASK, MANAGE, PERMISSIONS
 from kbqa.errors import error_body
@@ -30,14 +40,16 @@ def _documents(user):
     return (
         readable_documents(user)
         .select_related("collection")
-        .annotate(chunk_count=Count("chunks"))
+        .annotate(chunk_count=CURRENT_CHUNK_COUNT)
         .order_by("-created_at", "-pk")
     )
 
 
 def _counted(document: Document) -> Document:
     if not hasattr(document, "chunk_count"):
-        document.chunk_count = document.chunks.count()
+        document.chunk_count = document.chunks.filter(
+            version_id=document.current_version_id
+        ).count()
     return document
 
 
@@ -198,3 +210,64 @@ class DocumentReindexView(APIView):
         document = generics.get_object_or_404(_documents(request.user), pk=pk)
         document_reindex(document=document, by=request.user)
         return Response(_document_data(document), status=status.HTTP_202_ACCEPTED)
+
+
+class DocumentVersionsView(generics.ListAPIView):
+    """GET: the document's versions, newest first: the current one, those being indexed,
+    replaced ones kept (out of search) and failed ones with their reason.
+
+    POST (scope `manage`, permission `ingestion.change_document`), multipart `file`: upload a new
+    version. 202 with the version (`pending`): it is indexed in the background while the current
+    version keeps answering, then search switches to it in one step; a failure leaves the current
+    one answering and says why on the version. 409 when an identical file is stored (`duplicate`,
+    with that `document` when the caller may read it) or when the document is still being
+    ingested or already has a version being indexed (`conflict`); 400 when the file is refused."""
+
+    permission_classes = PERMISSIONS
+    required_scope = {"GET": ASK, "HEAD": ASK, "OPTIONS": ASK, "POST": MANAGE}
+    write_permissions = {"POST": "ingestion.change_document"}
+    serializer_class = DocumentVersionSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    pagination_class = None
+    error_statuses = {"POST": (409,)}
+
+    def _document(self) -> Document:
+        return generics.get_object_or_404(_documents(self.request.user), pk=self.kwargs["pk"])
+
+    def get_queryset(self):
+        return self._document().versions.select_related("uploaded_by").order_by("-number")
+
+    @extend_schema(
+        request={"multipart/form-data": VersionUploadSerializer},
+        responses={202: DocumentVersionSerializer},
+    )
+    def post(self, request, pk: int):
+        document = self._document()
+        serializer = VersionUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            version = version_upload(
+                document=document, file=serializer.validated_data["file"], by=request.user
+            )
+        except DjangoValidationError as exc:
+            reason = " ".join(exc.messages)
+            return Response(
+                error_body("invalid", reason, {"file": [reason]}),
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        except DuplicateDocument as exc:
+            twin = self._readable(exc.existing)
+            message = (
+                f"Identical to a version of document {twin.pk}; not added."
+                if twin
+                else "An identical file is already stored (in a collection you cannot read); "
+                "not added."
+            )
+            return Response(
+                error_body("duplicate", message, document=_document_data(twin) if twin else None),
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(DocumentVersionSerializer(version).data, status=status.HTTP_202_ACCEPTED)
+
+    def _readable(self, document: Document) -> Document | None:
+        return _documents(self.request.user).filter(pk=document.pk).first()
