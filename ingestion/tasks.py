@@ -21,6 +21,7 @@ from ingestion.services.sync import (
 from ingestion.services.versions import (
     VERSION_TASK,
     version_ingest,
+    version_mark_failed,
     versions_recover_interrupted,
 )
 
@@ -63,7 +64,9 @@ def ingest_version_task(self, version_id: int) -> None:
         logger.info("Version %s was deleted before indexing; nothing to do", version_id)
     except TransientIngestError as exc:
         if self.request.retries >= self.max_retries:
-            logger.error("Gave up on version %s: %s", version_id, exc)
+            version_mark_failed(
+                version_id=version_id, reason=f"{self.max_retries} retries, the last: {exc}"
+            )
             return
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
 

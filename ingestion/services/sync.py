@@ -279,6 +279,10 @@ class _Sync:
                 )
                 return
             outcome = "added"  # made by this sync before it was interrupted, or by hand here
+            if not self.inline and document.status == Document.Status.QUEUED:
+                # Killed between queueing it and sending the message, perhaps: send it (again;
+                # a second ingestion of the same document changes nothing).
+                document_enqueue(document=document)
             if document.archived_at is not None:
                 document_unarchive(document=document, enqueue=not self.inline)
                 if self.inline:

@@ -78,7 +78,11 @@ def version_upload(*, document: Document, file: File, by, enqueue: bool = True) 
             )
         pending = locked.versions.filter(status=State.PENDING).first()
         if pending is not None and pending.sha256 == sha256:
-            return pending  # the same upload again (a resumed sync): it is on its way already
+            # The same upload again (a sync resumed after a crash, which may have come before
+            # the task was sent): send it (again; a second run finds it indexed, or waits).
+            if enqueue:
+                _send(pending.pk)
+            return pending
         if pending is not None:
             raise Conflict(
                 _("A new version of “%(title)s” is already being indexed; wait until it is done.")
@@ -91,10 +95,13 @@ def version_upload(*, document: Document, file: File, by, enqueue: bool = True) 
         else:
             version = _create_version(locked, file, name, sha256, by)
         audit(by, "document version uploaded", locked, f"version {version.number}")
-        version_id = version.pk
         if enqueue:
-            transaction.on_commit(lambda: current_app.send_task(VERSION_TASK, args=[version_id]))
+            _send(version.pk)
     return version
+
+
+def _send(version_id: int) -> None:
+    transaction.on_commit(lambda: current_app.send_task(VERSION_TASK, args=[version_id]))
 
 
 def _create_version(document: Document, file: File, name: str, sha256: str, by):
@@ -199,6 +206,14 @@ def versions_cleanup(*, document_id: int) -> None:
         version.delete()
         if name and not DocumentVersion.objects.filter(file=name).exists():
             version.file.storage.delete(name)
+
+
+def version_mark_failed(*, version_id: int, reason: str) -> None:
+    """Give up on a version whose indexing kept failing for transient reasons: the current one
+    answers, and the next upload is not blocked by a version forever pending."""
+    version = DocumentVersion.objects.filter(pk=version_id, status=State.PENDING).first()
+    if version is not None:
+        _fail(version, ParseError(f"Gave up: {reason}", "gave_up", detail=reason))
 
 
 def versions_recover_interrupted(*, worker: str) -> list[int]:

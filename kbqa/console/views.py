@@ -110,6 +110,7 @@ def document_row(document: Document) -> dict:
         "chunks": getattr(document, "chunk_count", None),
         "version": document.current_version.number if document.current_version else None,
         "busy": document.status in Document.IN_PROGRESS,
+        "archived": document.archived_at is not None,
     }
 
 

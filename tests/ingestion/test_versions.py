@@ -236,7 +236,7 @@ def test_search_sees_exactly_one_version_throughout_the_swap(isolated_index, dja
         done.set()
         searcher.join(120)
     assert seen, "no search ran"
-    assert all(len(versions) == 1 for versions in seen), seen
+    assert all(len(versions) == 1 for versions in seen), " ".join(str(sorted(v)) for v in seen)
     assert seen[-1] == {2}
     assert _versions_seen(document, "daily meal allowance euros", reader) == {2}
 
