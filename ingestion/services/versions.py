@@ -58,10 +58,11 @@ VERSION_TASK = "ingestion.tasks.ingest_version_task"
 def version_upload(*, document: Document, file: File, by, enqueue: bool = True) -> DocumentVersion:
     """Store `file` as the next version of `document` and, unless the caller indexes it itself
     (`version_ingest`), queue its indexing; the current version answers until the new one is
-    fully indexed. Uploading the version being indexed again returns it. Raises ValidationError
-    (refused file), DuplicateDocument (identical content is stored already, in this or another
-    document) or Conflict (the document is still being ingested, or a new version of it already
-    is)."""
+    fully indexed. Uploading the version being indexed again returns it; uploading a failed or a
+    replaced version's file again indexes that version again (an edit undone). Raises
+    ValidationError (refused file), DuplicateDocument (identical content is stored already, in
+    another document or as its current version) or Conflict (the document is still being
+    ingested, or a new version of it already is)."""
     require_permission(by, "ingestion.change_document")
     require_readable(by, document)
     name = clean_upload_name(file.name or "upload")
@@ -88,9 +89,13 @@ def version_upload(*, document: Document, file: File, by, enqueue: bool = True) 
                 _("A new version of “%(title)s” is already being indexed; wait until it is done.")
                 % {"title": locked}
             )
-        failed = locked.versions.filter(sha256=sha256, status=State.FAILED).first()
-        if failed is not None:  # the same file again after it failed: try that version again
-            version = failed
+        earlier = locked.versions.filter(
+            sha256=sha256, status__in=[State.FAILED, State.REPLACED]
+        ).first()
+        if earlier is not None:
+            # The same file again after it failed (try it again), or an edit undone (the file
+            # is back to a replaced version): that version is indexed again and swapped in.
+            version = earlier
             _reset(version)
         else:
             version = _create_version(locked, file, name, sha256, by)
@@ -121,8 +126,9 @@ def _create_version(document: Document, file: File, name: str, sha256: str, by):
 
 def _reset(version: DocumentVersion) -> None:
     DocumentVersion.objects.filter(pk=version.pk).update(
-        status=State.PENDING, progress=0, error="", error_code="", error_params={}
-    )
+        status=State.PENDING, progress=0, error="", error_code="", error_params={},
+        replaced_at=None,
+    )  # fmt: skip
     version.status = State.PENDING
 
 

@@ -121,8 +121,8 @@ def test_identical_content_is_a_duplicate_wherever_it_is(isolated_index):
         with pytest.raises(DuplicateDocument) as error:
             document_create(file=_file(content, "copy.txt"), enqueue=False)
         assert error.value.existing == document
-        with pytest.raises(DuplicateDocument):
-            version_upload(document=document, file=_file(content), by=None)
+    with pytest.raises(DuplicateDocument):
+        version_upload(document=document, file=_file(V2), by=None)  # the current version
     assert Document.objects.count() == 1
 
 
@@ -271,3 +271,18 @@ def test_every_step_of_the_swap_shows_exactly_one_version(isolated_index, django
     versions_cleanup(document_id=document.pk)
     assert set(isolated_index.ids().tolist()) == new_ids
     assert answers() == [{2}, {2}]
+
+
+@pytest.mark.django_db
+def test_an_undone_edit_brings_the_replaced_version_back(isolated_index):
+    document = ingest(V1, "travel-policy.txt")
+    version_ingest(version_id=version_upload(document=document, file=_file(V2), by=None).pk)
+    restored = version_upload(document=document, file=_file(V1), by=None)
+    assert (restored.number, restored.status) == (1, State.PENDING)
+    version_ingest(version_id=restored.pk)
+    document.refresh_from_db()
+    assert document.current_version.number == 1
+    assert document.versions.get(number=2).status == State.REPLACED
+    assert _versions_seen(document, "daily meal allowance") == {1}
+    assert "forty-five" in search_passages(query="daily meal allowance", k=1, user=None)[0].text
+    assert set(isolated_index.ids().tolist()) == set(restored.chunks.values_list("pk", flat=True))

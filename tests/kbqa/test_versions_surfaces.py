@@ -39,7 +39,7 @@ def test_api_uploads_lists_and_refuses_versions(admin_api, isolated_index, admin
     assert [(v["number"], v["status"]) for v in listed] == [(2, "current"), (1, "replaced")]
     assert admin_api.get(f"/api/v1/documents/{document.pk}/").json()["version"] == 2
 
-    duplicate = _post_version(admin_api, document.pk, V1)
+    duplicate = _post_version(admin_api, document.pk, V2)  # the current version's content
     assert duplicate.status_code == 409
     body = duplicate.json()
     assert body["error"]["code"] == "duplicate" and body["document"]["id"] == document.pk
@@ -92,7 +92,7 @@ def test_console_lists_versions_uploads_one_and_downloads_each(client, admin_use
 
     again = client.post(
         f"/console/documents/{document.pk}/versions/",
-        {"file": SimpleUploadedFile("copy.txt", V1)},
+        {"file": SimpleUploadedFile("copy.txt", V2)},
         follow=True,
     )
     assert "Identical to a version of" in again.content.decode()
