@@ -30,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from infra.audit import audit
-from infra.locks import LockBusy, file_lock
+from infra.locks import lock_or_raise
 from ingestion.access import require_permission
 from ingestion.errors import Conflict
 from ingestion.models import Collection, Document, DocumentVersion, Source, SourceItem
@@ -89,11 +89,8 @@ class SyncReport:
 @contextmanager
 def source_lock(source_id: int) -> Iterator[None]:
     path = Path(settings.DATA_DIR) / "locks" / f"source-{source_id}.lock"
-    try:
-        with file_lock(path, blocking=False):
-            yield
-    except LockBusy:
-        raise SourceBusy(f"Source {source_id} is being synced by another run") from None
+    with lock_or_raise(path, SourceBusy(f"Source {source_id} is being synced by another run")):
+        yield
 
 
 def source_sync(*, source_id: int, inline: bool = False, worker: str = "") -> SyncReport:
