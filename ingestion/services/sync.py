@@ -40,7 +40,7 @@ from ingestion.services.documents import (
     document_enqueue,
     document_unarchive,
 )
-from ingestion.services.ingest import document_ingest
+from ingestion.services.ingest import TransientIngestError, document_ingest
 from ingestion.services.uploads import DuplicateDocument, document_create, file_sha256
 from ingestion.services.versions import version_ingest, version_upload
 from ingestion.sources import Entry, SourceBackend, SourceError, backend_for
@@ -237,7 +237,7 @@ class _Sync:
             self._record_failure(entry, item, f"Could not be read: {exc}")
         except ValidationError as exc:
             self._record_failure(entry, item, " ".join(exc.messages))
-        except Conflict as exc:
+        except (Conflict, TransientIngestError) as exc:
             self._record_failure(entry, item, f"{exc} (tried again at the next sync)")
 
     def _new_version(self, entry: Entry, item: SourceItem, file: File, sha256: str) -> None:

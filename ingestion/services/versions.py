@@ -120,7 +120,14 @@ def _create_version(document: Document, file: File, name: str, sha256: str, by):
             version.save()
     except IntegrityError:
         version.file.storage.delete(version.file.name)
-        raise DuplicateDocument(duplicate_of(sha256)) from None
+        if DocumentVersion.objects.filter(sha256=sha256).exists():
+            raise DuplicateDocument(duplicate_of(sha256)) from None
+        # The same number taken by another upload of this document at the same instant (SQLite
+        # has no row lock to queue the two).
+        raise Conflict(
+            _("A new version of “%(title)s” is already being indexed; wait until it is done.")
+            % {"title": document}
+        ) from None
     return version
 
 
