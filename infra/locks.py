@@ -14,6 +14,16 @@ class LockBusy(Exception):
 
 
 @contextmanager
+def lock_or_raise(path: Path, error: Exception) -> Iterator[None]:
+    """Hold the lock at `path` without waiting; raise `error` when another process holds it."""
+    try:
+        with file_lock(path, blocking=False):
+            yield
+    except LockBusy:
+        raise error from None
+
+
+@contextmanager
 def file_lock(path: Path, *, blocking: bool = True) -> Iterator[None]:
     """Hold an exclusive `flock` on `path` (created if missing) for the duration of the block.
     `blocking=False` raises LockBusy at once instead of waiting for the holder."""

@@ -145,6 +145,14 @@ class Document(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # Documents being ingested (few): their chunks are hidden from every search.
+            models.Index(
+                fields=["status"],
+                condition=~models.Q(status="indexed"),
+                name="document_not_indexed",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title or self.file.name
@@ -220,6 +228,15 @@ class DocumentVersion(models.Model):
             # Two identical uploads at the same instant: one insert wins, the other is told which
             # document it duplicates (no check-then-create race).
             models.UniqueConstraint(fields=["sha256"], name="unique_version_content"),
+        ]
+        indexes = [
+            # Versions whose vectors search must hide (ingestion.selectors.hidden_chunk_ids):
+            # only the few being swapped, so every search can afford to look them up.
+            models.Index(
+                fields=["status"],
+                condition=models.Q(in_index=True) & ~models.Q(status="current"),
+                name="version_in_index_not_current",
+            )
         ]
 
     def __str__(self) -> str:

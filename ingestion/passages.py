@@ -10,6 +10,8 @@ from ingestion.models import Chunk
 from ingestion.selectors import chunks_by_id, hidden_chunk_ids
 from retrieval.services import SearchHit, search
 
+SWAP_ATTEMPTS = 3  # searches repeated while versions swap under them (each swap is milliseconds)
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -44,14 +46,18 @@ def search_passages(
         chunk_ids = Chunk.objects.filter(document_id__in=list(document_ids)).values_list(
             "id", flat=True
         )
-    hits = search(
-        query=query,
-        k=k,
-        chunk_ids=chunk_ids,
-        excluded_ids=hidden_chunk_ids(),
-        user=user,
-        spread=spread,
-    )
+    hidden = set(hidden_chunk_ids())
+    for _attempt in range(SWAP_ATTEMPTS):
+        hits = search(
+            query=query, k=k, chunk_ids=chunk_ids, excluded_ids=hidden, user=user, spread=spread
+        )
+        # The database (which version answers) and the indexes (which vectors exist) are read at
+        # different moments: a swap in between could show both versions or neither. Every swap
+        # step changes the hidden set, so an unchanged one means this search saw one state.
+        now_hidden = set(hidden_chunk_ids())
+        if now_hidden == hidden:
+            break
+        hidden = now_hidden
     return passages_of(hits)
 
 

@@ -36,13 +36,25 @@ def hidden_chunk_ids() -> list[int]:
     """Chunks whose vectors may be in the index although search must not return them: those of a
     version being indexed beside the current one or replaced a moment ago (its vectors not yet
     removed), and those of documents being (re-)ingested. Usually none or a few documents'
-    worth: one query over the versions in the index that are not answering."""
-    not_answering = DocumentVersion.objects.filter(in_index=True).exclude(
-        document__status=Document.Status.INDEXED,
-        document__archived_at__isnull=True,
-        document__current_version=F("pk"),
+    worth, found through two partial indexes that hold only such rows
+    (`version_in_index_not_current`, `document_not_indexed`): a search pays for the swaps in
+    flight, not for the collection's size. (An archived document has no vectors:
+    `document_archive` removes them first.)"""
+    versions = set(
+        DocumentVersion.objects.filter(in_index=True)
+        .exclude(status=DocumentVersion.Status.CURRENT)
+        .order_by()
+        .values_list("pk", flat=True)
     )
-    return list(Chunk.objects.filter(version__in=not_answering).values_list("pk", flat=True))
+    versions.update(
+        Document.objects.exclude(status=Document.Status.INDEXED)
+        .filter(current_version__in_index=True)
+        .order_by()
+        .values_list("current_version_id", flat=True)
+    )
+    if not versions:
+        return []
+    return list(Chunk.objects.filter(version__in=versions).values_list("pk", flat=True))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from ingestion.services.sync import (
 from ingestion.services.versions import (
     VERSION_TASK,
     version_ingest,
+    version_mark_failed,
     versions_recover_interrupted,
 )
 
@@ -40,12 +41,9 @@ def ingest_document_task(self, document_id: int) -> None:
     except Document.DoesNotExist:
         logger.info("Document %s was deleted before ingestion; nothing to do", document_id)
     except TransientIngestError as exc:
-        if self.request.retries >= self.max_retries:
-            document_mark_failed(
-                document_id=document_id, reason=f"{self.max_retries} retries, the last: {exc}"
-            )
-            return
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+        _retry_or_give_up(
+            self, exc, lambda reason: document_mark_failed(document_id=document_id, reason=reason)
+        )
 
 
 @shared_task(
@@ -62,10 +60,17 @@ def ingest_version_task(self, version_id: int) -> None:
     except DocumentVersion.DoesNotExist:
         logger.info("Version %s was deleted before indexing; nothing to do", version_id)
     except TransientIngestError as exc:
-        if self.request.retries >= self.max_retries:
-            logger.error("Gave up on version %s: %s", version_id, exc)
-            return
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+        _retry_or_give_up(
+            self, exc, lambda reason: version_mark_failed(version_id=version_id, reason=reason)
+        )
+
+
+def _retry_or_give_up(task, exc: Exception, give_up) -> None:
+    """Retry later, or after the last retry `give_up(reason)`."""
+    if task.request.retries >= task.max_retries:
+        give_up(f"{task.max_retries} retries, the last: {exc}")
+        return
+    raise task.retry(exc=exc, countdown=_backoff(task.request.retries)) from exc
 
 
 def _backoff(retries: int) -> float:

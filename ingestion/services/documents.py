@@ -116,13 +116,13 @@ def document_delete(*, document: Document, by) -> None:
 
 def document_archive(*, document: Document) -> None:
     """Take a document out of search but keep it (its source file was removed): its vectors go,
-    its rows, versions and files stay, and `document_unarchive` brings it back."""
-    document.archived_at = timezone.now()
-    if not Document.objects.filter(pk=document.pk).update(archived_at=document.archived_at):
-        return
+    its rows, versions and files stay, and `document_unarchive` brings it back. The vectors go
+    first: an archived document never has any, so search need not hide them."""
     for version in document.versions.filter(in_index=True):
         remove_version_chunks(version, delete_rows=False)
-    audit(None, "document archived", document)
+    document.archived_at = timezone.now()
+    if Document.objects.filter(pk=document.pk).update(archived_at=document.archived_at):
+        audit(None, "document archived", document)
 
 
 def document_unarchive(*, document: Document, enqueue: bool = True) -> None:

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from infra.locks import LockBusy, file_lock
+from infra.locks import lock_or_raise
 from ingestion.chunking import ChunkSpec, chunk_document
 from ingestion.models import SEARCHABLE_CHUNKS, Chunk, Document, DocumentVersion
 from ingestion.parsers import ParsedDocument, ParseError
@@ -47,11 +47,10 @@ def document_lock(document_id: int) -> Iterator[None]:
     """An exclusive, non-blocking lock on one document's ingestion, on the shared data volume (the
     same assumption the FAISS store's write lock makes)."""
     path = Path(settings.DATA_DIR) / "locks" / f"document-{document_id}.lock"
-    try:
-        with file_lock(path, blocking=False):
-            yield
-    except LockBusy:
-        raise DocumentBusy(f"Document {document_id} is being ingested by another run") from None
+    with lock_or_raise(
+        path, DocumentBusy(f"Document {document_id} is being ingested by another run")
+    ):
+        yield
 
 
 def _set_state(document: Document, status: str, **fields) -> None:

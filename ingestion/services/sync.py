@@ -30,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from infra.audit import audit
-from infra.locks import LockBusy, file_lock
+from infra.locks import lock_or_raise
 from ingestion.access import require_permission
 from ingestion.errors import Conflict
 from ingestion.models import Collection, Document, DocumentVersion, Source, SourceItem
@@ -40,7 +40,7 @@ from ingestion.services.documents import (
     document_enqueue,
     document_unarchive,
 )
-from ingestion.services.ingest import document_ingest
+from ingestion.services.ingest import TransientIngestError, document_ingest
 from ingestion.services.uploads import DuplicateDocument, document_create, file_sha256
 from ingestion.services.versions import version_ingest, version_upload
 from ingestion.sources import Entry, SourceBackend, SourceError, backend_for
@@ -89,11 +89,8 @@ class SyncReport:
 @contextmanager
 def source_lock(source_id: int) -> Iterator[None]:
     path = Path(settings.DATA_DIR) / "locks" / f"source-{source_id}.lock"
-    try:
-        with file_lock(path, blocking=False):
-            yield
-    except LockBusy:
-        raise SourceBusy(f"Source {source_id} is being synced by another run") from None
+    with lock_or_raise(path, SourceBusy(f"Source {source_id} is being synced by another run")):
+        yield
 
 
 def source_sync(*, source_id: int, inline: bool = False, worker: str = "") -> SyncReport:
@@ -240,7 +237,7 @@ class _Sync:
             self._record_failure(entry, item, f"Could not be read: {exc}")
         except ValidationError as exc:
             self._record_failure(entry, item, " ".join(exc.messages))
-        except Conflict as exc:
+        except (Conflict, TransientIngestError) as exc:
             self._record_failure(entry, item, f"{exc} (tried again at the next sync)")
 
     def _new_version(self, entry: Entry, item: SourceItem, file: File, sha256: str) -> None:
@@ -279,6 +276,10 @@ class _Sync:
                 )
                 return
             outcome = "added"  # made by this sync before it was interrupted, or by hand here
+            if not self.inline and document.status == Document.Status.QUEUED:
+                # Killed between queueing it and sending the message, perhaps: send it (again;
+                # a second ingestion of the same document changes nothing).
+                document_enqueue(document=document)
             if document.archived_at is not None:
                 document_unarchive(document=document, enqueue=not self.inline)
                 if self.inline:

@@ -58,10 +58,11 @@ VERSION_TASK = "ingestion.tasks.ingest_version_task"
 def version_upload(*, document: Document, file: File, by, enqueue: bool = True) -> DocumentVersion:
     """Store `file` as the next version of `document` and, unless the caller indexes it itself
     (`version_ingest`), queue its indexing; the current version answers until the new one is
-    fully indexed. Uploading the version being indexed again returns it. Raises ValidationError
-    (refused file), DuplicateDocument (identical content is stored already, in this or another
-    document) or Conflict (the document is still being ingested, or a new version of it already
-    is)."""
+    fully indexed. Uploading the version being indexed again returns it; uploading a failed or a
+    replaced version's file again indexes that version again (an edit undone). Raises
+    ValidationError (refused file), DuplicateDocument (identical content is stored already, in
+    another document or as its current version) or Conflict (the document is still being
+    ingested, or a new version of it already is)."""
     require_permission(by, "ingestion.change_document")
     require_readable(by, document)
     name = clean_upload_name(file.name or "upload")
@@ -78,23 +79,34 @@ def version_upload(*, document: Document, file: File, by, enqueue: bool = True) 
             )
         pending = locked.versions.filter(status=State.PENDING).first()
         if pending is not None and pending.sha256 == sha256:
-            return pending  # the same upload again (a resumed sync): it is on its way already
+            # The same upload again (a sync resumed after a crash, which may have come before
+            # the task was sent): send it (again; a second run finds it indexed, or waits).
+            if enqueue:
+                _send(pending.pk)
+            return pending
         if pending is not None:
             raise Conflict(
                 _("A new version of “%(title)s” is already being indexed; wait until it is done.")
                 % {"title": locked}
             )
-        failed = locked.versions.filter(sha256=sha256, status=State.FAILED).first()
-        if failed is not None:  # the same file again after it failed: try that version again
-            version = failed
+        earlier = locked.versions.filter(
+            sha256=sha256, status__in=[State.FAILED, State.REPLACED]
+        ).first()
+        if earlier is not None:
+            # The same file again after it failed (try it again), or an edit undone (the file
+            # is back to a replaced version): that version is indexed again and swapped in.
+            version = earlier
             _reset(version)
         else:
             version = _create_version(locked, file, name, sha256, by)
         audit(by, "document version uploaded", locked, f"version {version.number}")
-        version_id = version.pk
         if enqueue:
-            transaction.on_commit(lambda: current_app.send_task(VERSION_TASK, args=[version_id]))
+            _send(version.pk)
     return version
+
+
+def _send(version_id: int) -> None:
+    transaction.on_commit(lambda: current_app.send_task(VERSION_TASK, args=[version_id]))
 
 
 def _create_version(document: Document, file: File, name: str, sha256: str, by):
@@ -108,14 +120,22 @@ def _create_version(document: Document, file: File, name: str, sha256: str, by):
             version.save()
     except IntegrityError:
         version.file.storage.delete(version.file.name)
-        raise DuplicateDocument(duplicate_of(sha256)) from None
+        if DocumentVersion.objects.filter(sha256=sha256).exists():
+            raise DuplicateDocument(duplicate_of(sha256)) from None
+        # The same number taken by another upload of this document at the same instant (SQLite
+        # has no row lock to queue the two).
+        raise Conflict(
+            _("A new version of “%(title)s” is already being indexed; wait until it is done.")
+            % {"title": document}
+        ) from None
     return version
 
 
 def _reset(version: DocumentVersion) -> None:
     DocumentVersion.objects.filter(pk=version.pk).update(
-        status=State.PENDING, progress=0, error="", error_code="", error_params={}
-    )
+        status=State.PENDING, progress=0, error="", error_code="", error_params={},
+        replaced_at=None,
+    )  # fmt: skip
     version.status = State.PENDING
 
 
@@ -199,6 +219,14 @@ def versions_cleanup(*, document_id: int) -> None:
         version.delete()
         if name and not DocumentVersion.objects.filter(file=name).exists():
             version.file.storage.delete(name)
+
+
+def version_mark_failed(*, version_id: int, reason: str) -> None:
+    """Give up on a version whose indexing kept failing for transient reasons: the current one
+    answers, and the next upload is not blocked by a version forever pending."""
+    version = DocumentVersion.objects.filter(pk=version_id, status=State.PENDING).first()
+    if version is not None:
+        _fail(version, ParseError(f"Gave up: {reason}", "gave_up", detail=reason))
 
 
 def versions_recover_interrupted(*, worker: str) -> list[int]:

@@ -267,6 +267,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "chunk_count",
             "sha256",
             "version",
+            "archived_at",
             "created_at",
             "updated_at",
         )

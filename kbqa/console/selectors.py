@@ -33,6 +33,7 @@ def console_documents(
     documents = (
         readable_documents(user)
         .select_related("current_version")
+        .prefetch_related("versions")
         .annotate(chunk_count=CURRENT_CHUNK_COUNT)
     )
     if query:

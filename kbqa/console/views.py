@@ -94,9 +94,22 @@ def document_row(document: Document) -> dict:
         }
     else:
         percent = _STATE_PERCENT.get(document.status, 0)
+    newest = max(document.versions.all(), key=lambda v: v.number, default=None)
+    version_note = ""
+    if newest is not None and newest.status == DocumentVersion.Status.PENDING:
+        version_note = _("Version %(number)s is being indexed (%(progress)s%%).") % {
+            "number": newest.number,
+            "progress": newest.progress,
+        }
+    elif newest is not None and newest.status == DocumentVersion.Status.FAILED:
+        version_note = _("Version %(number)s failed: %(reason)s The current one still answers.") % {
+            "number": newest.number,
+            "reason": newest.failure,
+        }
     return {
         "id": document.pk,
         "title": str(document),
+        "version_note": version_note,
         "status": document.status,
         "label": label,
         "percent": percent,
@@ -110,6 +123,7 @@ def document_row(document: Document) -> dict:
         "chunks": getattr(document, "chunk_count", None),
         "version": document.current_version.number if document.current_version else None,
         "busy": document.status in Document.IN_PROGRESS,
+        "archived": document.archived_at is not None,
     }
 
 

@@ -94,6 +94,12 @@ def test_a_folder_is_kept_in_step_through_adds_edits_renames_and_deletes(
     assert index_consistency().problems() == []
     assert source_sync(source_id=source.pk, inline=True).counts() == _counts(unchanged=2)
 
+    (share / "hr" / "leave.txt").write_text(LEAVE)  # the edit undone: version 1 answers again
+    assert source_sync(source_id=source.pk, inline=True).counts() == _counts(updated=1, unchanged=1)
+    leave.refresh_from_db()
+    assert leave.current_version.number == 1
+    assert index_consistency().problems() == []
+
 
 def test_a_removed_file_can_archive_its_document_and_its_return_restores_it(share, isolated_index):
     source = _source(share, on_removed=Source.OnRemoved.ARCHIVE)

@@ -39,7 +39,7 @@ def test_api_uploads_lists_and_refuses_versions(admin_api, isolated_index, admin
     assert [(v["number"], v["status"]) for v in listed] == [(2, "current"), (1, "replaced")]
     assert admin_api.get(f"/api/v1/documents/{document.pk}/").json()["version"] == 2
 
-    duplicate = _post_version(admin_api, document.pk, V1)
+    duplicate = _post_version(admin_api, document.pk, V2)  # the current version's content
     assert duplicate.status_code == 409
     body = duplicate.json()
     assert body["error"]["code"] == "duplicate" and body["document"]["id"] == document.pk
@@ -92,7 +92,7 @@ def test_console_lists_versions_uploads_one_and_downloads_each(client, admin_use
 
     again = client.post(
         f"/console/documents/{document.pk}/versions/",
-        {"file": SimpleUploadedFile("copy.txt", V1)},
+        {"file": SimpleUploadedFile("copy.txt", V2)},
         follow=True,
     )
     assert "Identical to a version of" in again.content.decode()
@@ -112,3 +112,20 @@ def test_source_viewer_says_a_citation_is_of_a_replaced_version(client, admin_us
     assert f"/documents/{document.pk}/versions/1/download/" in panel
     current = document.versions.get(number=2).chunks.get()
     assert "since replaced" not in client.get(f"/sources/{current.pk}/").content.decode()
+
+
+def test_the_document_list_says_a_new_version_failed_and_the_old_one_answers(
+    client, admin_user, isolated_index
+):
+    client.force_login(admin_user)
+    document = ingest(V1, "hours.txt")
+    client.post(
+        f"/console/documents/{document.pk}/versions/",
+        {"file": SimpleUploadedFile("hours.txt", b" \n \n")},
+    )
+    page = client.get("/console/documents/").content.decode()
+    assert "Version 2 is being indexed (0%)." in page
+    version_ingest(version_id=document.versions.get(number=2).pk)
+    page = client.get("/console/documents/").content.decode()
+    assert "Version 2 failed: The file contains no text." in page
+    assert "The current one still answers." in page
