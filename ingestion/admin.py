@@ -8,6 +8,7 @@ services (one record per action, not two)."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.http import HttpResponseRedirect
@@ -263,6 +264,12 @@ class SourceAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     readonly_fields = ("running_since", "last_started_at", "last_finished_at", "last_report")
     actions = ["sync_now"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "kind":  # the kinds configured now (KBQA_SOURCE_KINDS), as a list
+            kinds = [(kind, kind) for kind in sorted(settings.KBQA_SOURCE_KINDS)]
+            return forms.ChoiceField(choices=kinds, help_text=db_field.help_text)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description="Last run")
     def last_run(self, obj: Source) -> str:

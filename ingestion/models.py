@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
+from django.utils.translation import gettext as _
 
 from ingestion.failures import RETRYABLE, failure_message
 
@@ -352,6 +354,24 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """A kind kbqa knows and options its back end accepts (a web source's URL, say), checked
+        when the source is saved in the admin, not at its first sync."""
+        from ingestion.sources import SourceError, backend_for
+
+        if not isinstance(self.options, dict):
+            message = _('Options are a JSON object, like {"path": "/srv/docs"}.')
+            raise ValidationError({"options": message})
+        try:
+            backend_for(self.kind, self.options)
+        except ImproperlyConfigured:
+            known = ", ".join(sorted(settings.KBQA_SOURCE_KINDS))
+            raise ValidationError(
+                {"kind": _("Unknown kind of source; known: %(known)s.") % {"known": known}}
+            ) from None
+        except SourceError as error:
+            raise ValidationError({"options": str(error)}) from None
 
 
 class SourceItem(models.Model):

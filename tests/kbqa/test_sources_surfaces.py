@@ -75,3 +75,28 @@ def test_admin_lists_sources_and_its_action_queues_a_sync(client, admin_user, so
     assert "Queued 1 sync(s)." in response.content.decode()
     source.refresh_from_db()
     assert source.queued_at is not None
+
+
+def test_admin_refuses_a_source_it_could_not_sync_and_saves_one_it_can(client, admin_user):
+    """The kind and options are checked when the source is saved, not at its first sync."""
+    client.force_login(admin_user)
+    form = {
+        "name": "IT wiki",
+        "collection": Collection.objects.default().pk,
+        "interval_minutes": 0,
+        "on_removed": "",
+        "enabled": "on",
+    }
+    add = "/admin/ingestion/source/add/"
+    for kind, options, error in (
+        ("sharepoint", "{}", "Select a valid choice"),
+        ("web", '{"start_url": "ftp://intranet/wiki/"}', "Not an http(s) URL"),
+        ("web", '{"url": "http://intranet/wiki/"}', "Bad options for a web source"),
+        ("folder", '["/srv/docs"]', "Options are a JSON object"),
+    ):
+        page = client.post(add, {**form, "kind": kind, "options": options})
+        assert page.status_code == 200 and error in page.content.decode(), (kind, options)
+    assert not Source.objects.exists()
+    options = '{"start_url": "http://intranet/wiki/index.html"}'
+    assert client.post(add, {**form, "kind": "web", "options": options}).status_code == 302
+    assert Source.objects.get().options == {"start_url": "http://intranet/wiki/index.html"}
