@@ -355,6 +355,15 @@ class Source(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def waiting(self) -> bool:
+        """A sync is queued and no worker has started it yet."""
+        return (
+            self.running_since is None
+            and self.queued_at is not None
+            and (self.last_started_at is None or self.queued_at > self.last_started_at)
+        )
+
     def clean(self) -> None:
         """A kind kbqa knows and options its back end accepts (a web source's URL, say), checked
         when the source is saved in the admin, not at its first sync."""

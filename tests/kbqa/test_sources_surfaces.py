@@ -39,10 +39,20 @@ def test_console_shows_the_last_report_and_queues_a_sync(
     assert "HR share" in page and "1 added" in page and "1 failed" in page
     assert "empty.txt: The file is empty" in page and "30 minutes" in page
 
+    refresh = '<meta http-equiv="refresh"'
+    assert refresh not in page  # nothing to wait for
+
     response = client.post(f"/console/sources/{source.pk}/sync/", follow=True)
-    assert "is queued" in response.content.decode()
+    page = response.content.decode()
+    assert "is queued" in page
+    # Until a worker starts it: said so, no second click, and the page refreshes itself to show
+    # the sync's counts as it runs and its report when it ends.
+    assert "Queued" in page and refresh in page and "disabled>Sync now" in page
     source.refresh_from_db()
-    assert source.queued_at is not None
+    assert source.queued_at is not None and source.waiting
+    source_sync(source_id=source.pk, inline=True)
+    page = client.get("/console/sources/").content.decode()
+    assert refresh not in page and "Queued" not in page and "1 unchanged" in page
     chinese = client.get("/console/sources/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "立即同步" in chinese
 
