@@ -21,7 +21,7 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from ingestion.models import SEARCHABLE_CHUNKS, Chunk, Collection, Document
+from ingestion.models import SEARCHABLE_CHUNKS, Chunk, Collection, Document, Source
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -63,6 +63,15 @@ def readable_documents(user: User) -> QuerySet[Document]:
     if reads_everything(user):
         return Document.objects.all()
     return Document.objects.filter(collection__in=readable_collections(user))
+
+
+def readable_sources(user: User) -> QuerySet[Source]:
+    """The sources syncing into collections `user` may read."""
+    return (
+        Source.objects.filter(collection__in=readable_collections(user))
+        .select_related("collection")
+        .order_by("name")
+    )
 
 
 def can_read_document(user: User, document: Document) -> bool:

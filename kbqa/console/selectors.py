@@ -12,8 +12,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from ingestion.access import readable_collections, readable_documents
-from ingestion.models import Chunk, Document, Source
+from ingestion.access import readable_documents
+from ingestion.models import Chunk, Document
 from ingestion.selectors import CURRENT_CHUNK_COUNT
 from kbqa.chat.models import Message
 
@@ -43,15 +43,6 @@ def console_documents(
     if status:
         documents = documents.filter(status=status)
     return documents.order_by("-created_at", "-pk")
-
-
-def console_sources(user: AbstractBaseUser) -> QuerySet[Source]:
-    """The sources of the collections `user` may read."""
-    return (
-        Source.objects.filter(collection__in=readable_collections(user))
-        .select_related("collection")
-        .order_by("name")
-    )
 
 
 def _size_on_disk(path: Path) -> int:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from ingestion.access import readable_document
+from ingestion.access import readable_document, readable_sources
 from ingestion.errors import Conflict
 from ingestion.models import Document, DocumentVersion
 from ingestion.parsers import SUPPORTED_SUFFIXES
@@ -32,7 +32,6 @@ from ingestion.services.versions import version_upload
 from kbqa.console.selectors import (
     answer_timings,
     console_documents,
-    console_sources,
     flagged_answers,
     knowledge_base_totals,
 )
@@ -285,7 +284,7 @@ def _upload_version(request: HttpRequest, document: Document) -> HttpResponse:
 @require_GET
 def sources(request: HttpRequest) -> HttpResponse:
     """The sources with their schedule, the running sync's progress and the last run's report."""
-    rows = list(console_sources(request.user))
+    rows = list(readable_sources(request.user))
     for source in rows:
         source.report = [(OUTCOME_LABELS[k], source.last_report.get(k, 0)) for k in OUTCOMES]
         source.done = [(OUTCOME_LABELS[k], source.progress.get(k, 0)) for k in OUTCOMES]
@@ -296,7 +295,7 @@ def sources(request: HttpRequest) -> HttpResponse:
 @require_POST
 def source_sync(request: HttpRequest, pk: int) -> HttpResponse:
     """ "Sync now": queue a sync of the source for a worker."""
-    source = get_object_or_404(console_sources(request.user), pk=pk)
+    source = get_object_or_404(readable_sources(request.user), pk=pk)
     back = HttpResponseRedirect(reverse("console:sources"))
     try:
         source_sync_queue(source=source, by=request.user)

@@ -7,7 +7,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ingestion.access import readable_collections
+from ingestion.access import readable_sources
 from ingestion.models import Source
 from ingestion.services.sync import source_sync_queue
 from kbqa.api.serializers import SourceSerializer
@@ -18,11 +18,7 @@ def _sources(user):
     """The sources of collections `user` may read, for those who may view sources."""
     if not user.has_perm("ingestion.view_source"):
         return Source.objects.none()
-    return (
-        Source.objects.filter(collection__in=readable_collections(user))
-        .select_related("collection")
-        .order_by("name")
-    )
+    return readable_sources(user)
 
 
 class SourceListView(generics.ListAPIView):
