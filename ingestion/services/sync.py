@@ -245,7 +245,10 @@ class _Sync:
         try:
             version = version_upload(document=document, file=file, by=None, enqueue=not self.inline)
         except DuplicateDocument as exc:
-            where = "an earlier version of it" if exc.existing == document else exc.existing
+            if exc.existing == document:
+                where = "an earlier version of it"
+            else:
+                where = self._twin(exc.existing)
             self._record_failure(entry, item, f"Its new content is identical to {where}.")
             return
         error = ""
@@ -271,9 +274,7 @@ class _Sync:
                 self._rename(moved, entry, sha256)
                 return
             if not self._adoptable(document):
-                self._record_failure(
-                    entry, item, f"Identical to document {document.pk} (“{document}”)."
-                )
+                self._record_failure(entry, item, f"Identical to {self._twin(document)}.")
                 return
             outcome = "added"  # made by this sync before it was interrupted, or by hand here
             if not self.inline and document.status == Document.Status.QUEUED:
@@ -296,6 +297,13 @@ class _Sync:
             if item.document_id == document.pk and item.key not in self.present:
                 return item
         return None
+
+    def _twin(self, document: Document) -> str:
+        """A stored twin as the report names it: the report is read by those who read the
+        source's collection, so a document of another collection stays unnamed."""
+        if document.collection_id == self.source.collection_id:
+            return f"document {document.pk} (“{document}”)"
+        return "a document in another collection"
 
     def _adoptable(self, document: Document) -> bool:
         return document.collection_id == self.source.collection_id and not any(

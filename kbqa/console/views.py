@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from ingestion.access import readable_document, readable_sources
+from ingestion.access import can_read_document, readable_document, readable_sources
 from ingestion.errors import Conflict
 from ingestion.models import Document, DocumentVersion
 from ingestion.parsers import SUPPORTED_SUFFIXES
@@ -263,10 +263,15 @@ def _upload_version(request: HttpRequest, document: Document) -> HttpResponse:
     try:
         version = version_upload(document=document, file=upload, by=request.user)
     except DuplicateDocument as exc:
-        messages.error(
-            request,
-            _("Identical to a version of “%(title)s”; not added.") % {"title": exc.existing},
-        )
+        if can_read_document(request.user, exc.existing):
+            message = _("Identical to a version of “%(title)s”; not added.") % {
+                "title": exc.existing
+            }
+        else:  # a document the uploader may not read stays unnamed
+            message = _(
+                "An identical file is already stored, in a collection you cannot read; not added."
+            )
+        messages.error(request, message)
     except (Conflict, PermissionDenied) as exc:
         messages.error(request, str(exc))
     except ValidationError as exc:

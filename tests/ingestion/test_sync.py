@@ -139,6 +139,30 @@ def test_unreadable_and_refused_files_are_counted_failed_and_retried(share, isol
     assert report.counts() == _counts(added=1, unchanged=3)
 
 
+def test_a_file_stored_in_another_collection_is_reported_without_naming_it(share, isolated_index):
+    """The report is read by those who read the source's collection: a twin elsewhere stays
+    unnamed, a twin in the same collection is named."""
+    from tests.ingestion.helpers import create
+
+    secret = create(TRAVEL.encode(), "board-travel-rules.md")  # the default collection
+    source = _source(share)
+    report = source_sync(source_id=source.pk, inline=True)
+    assert report.counts() == _counts(added=1, failed=1)
+    (failure,) = report.failures
+    assert failure == {
+        "key": "travel.md",
+        "error": "Identical to a document in another collection.",
+    }
+    assert "board-travel-rules" not in json.dumps(report.as_dict())
+
+    Document.objects.filter(pk=secret.pk).update(title="Copy", collection=source.collection)
+    (share / "copy.md").write_text(LEAVE)
+    report = source_sync(source_id=source.pk, inline=True)
+    leave = _document(source, "hr/leave.txt")
+    reasons = {f["key"]: f["error"] for f in report.failures}
+    assert reasons["copy.md"] == f"Identical to document {leave.pk} (“{leave}”)."
+
+
 def test_a_missing_folder_changes_nothing(share, isolated_index):
     source = _source(share)
     source_sync(source_id=source.pk, inline=True)

@@ -129,3 +129,36 @@ def test_the_document_list_says_a_new_version_failed_and_the_old_one_answers(
     page = client.get("/console/documents/").content.decode()
     assert "Version 2 failed: The file contains no text." in page
     assert "The current one still answers." in page
+
+
+def test_a_duplicate_version_never_names_a_document_the_uploader_cannot_read(
+    client, django_user_model, isolated_index
+):
+    from django.contrib.auth.models import Group, Permission
+
+    from ingestion.models import Collection
+
+    secret = ingest(b"Board minutes. The merger with Acme closes in May.", "board.txt")
+    secret.title = "Board minutes: merger"
+    secret.save()
+    editors = Group.objects.create(name="editors")
+    handbook = Collection.objects.create(name="Handbook")
+    handbook.reader_groups.add(editors)
+    document = ingest(V1, "hours.txt")
+    document.collection = handbook
+    document.save()
+    editor = django_user_model.objects.create_user("editor", password="pw-12345678")
+    editor.groups.add(editors)
+    editor.user_permissions.add(
+        *Permission.objects.filter(codename__in=["add_document", "change_document"])
+    )
+    client.force_login(editor)
+
+    page = client.post(
+        f"/console/documents/{document.pk}/versions/",
+        {"file": SimpleUploadedFile("hours.txt", secret.file.read())},
+        follow=True,
+    ).content.decode()
+    assert "already stored" in page
+    assert "Board minutes" not in page and "merger" not in page
+    assert document.versions.count() == 1
