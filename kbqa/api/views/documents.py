@@ -11,12 +11,11 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ingestion.access import readable_collections, readable_documents
+from ingestion.access import can_read_document, readable_collections, readable_documents
 from ingestion.models import Collection, Document
 from ingestion.selectors import CURRENT_CHUNK_COUNT
 from ingestion.services.documents import document_delete, document_reindex, document_update
 from ingestion.services.uploads import (
-    Duplicate,
     DuplicateDocument,
     UploadResult,
     documents_upload,
@@ -42,6 +41,27 @@ def _documents(user):
         .select_related("collection")
         .annotate(chunk_count=CURRENT_CHUNK_COUNT)
         .order_by("-created_at", "-pk")
+    )
+
+
+def _readable_twin(user, document: Document) -> Document | None:
+    """The stored twin of an upload, if the uploader may read it (else it stays unnamed)."""
+    return _counted(document) if can_read_document(user, document) else None
+
+
+def _duplicate(user, existing: Document, what: str) -> Response:
+    """409 for an upload identical to the stored `existing`, named ("Identical to `what` 12") and
+    held in the body only when the uploader may read it."""
+    twin = _readable_twin(user, existing)
+    if twin is None:
+        message = (
+            "An identical file is already stored (in a collection you cannot read); not added."
+        )
+    else:
+        message = f"Identical to {what} {twin.pk}; not added."
+    document = _document_data(twin) if twin else None
+    return Response(
+        error_body("duplicate", message, document=document), status=status.HTTP_409_CONFLICT
     )
 
 
@@ -117,7 +137,8 @@ class DocumentListCreateView(generics.ListAPIView):
             {
                 "created": [_counted(d) for d in result.created],
                 "duplicates": [
-                    {"name": d.name, "document": self._twin(d)} for d in result.duplicates
+                    {"name": d.name, "document": _readable_twin(self.request.user, d.existing)}
+                    for d in result.duplicates
                 ],
                 "rejected": result.rejected,
             }
@@ -136,28 +157,11 @@ class DocumentListCreateView(generics.ListAPIView):
         if result.created:
             return Response(_document_data(result.created[0]), status=status.HTTP_201_CREATED)
         if result.duplicates:
-            twin = self._twin(result.duplicates[0])
-            message = (
-                f"Identical to document {twin.pk}; not added."
-                if twin
-                else "An identical file is already stored (in a collection you cannot read); "
-                "not added."
-            )
-            document = _document_data(twin) if twin else None
-            return Response(
-                error_body("duplicate", message, document=document),
-                status=status.HTTP_409_CONFLICT,
-            )
+            return _duplicate(self.request.user, result.duplicates[0].existing, "document")
         reason = result.rejected[0].reason
         return Response(
             error_body("invalid", reason, {"file": [reason]}), status=status.HTTP_400_BAD_REQUEST
         )
-
-    def _twin(self, duplicate: Duplicate) -> Document | None:
-        """The stored twin of an upload, if the uploader may read it (else it stays unnamed)."""
-        if readable_documents(self.request.user).filter(pk=duplicate.existing.pk).exists():
-            return _counted(duplicate.existing)
-        return None
 
 
 class DocumentDetailView(generics.RetrieveUpdateDestroyAPIView):
@@ -256,18 +260,5 @@ class DocumentVersionsView(generics.ListAPIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         except DuplicateDocument as exc:
-            twin = self._readable(exc.existing)
-            message = (
-                f"Identical to a version of document {twin.pk}; not added."
-                if twin
-                else "An identical file is already stored (in a collection you cannot read); "
-                "not added."
-            )
-            return Response(
-                error_body("duplicate", message, document=_document_data(twin) if twin else None),
-                status=status.HTTP_409_CONFLICT,
-            )
+            return _duplicate(request.user, exc.existing, "a version of document")
         return Response(DocumentVersionSerializer(version).data, status=status.HTTP_202_ACCEPTED)
-
-    def _readable(self, document: Document) -> Document | None:
-        return _documents(self.request.user).filter(pk=document.pk).first()
