@@ -398,9 +398,9 @@ def source_for_folder(*, path: str, collection_name: str) -> Source:
     """The folder source of `path` (absolute, resolved), created with its collection if there is
     none: what `manage.py sync_folder` syncs."""
     root = str(Path(path).expanduser().resolve())
-    for source in Source.objects.filter(kind="folder"):
-        if source.options.get("path") == root:
-            return source
+    source = Source.objects.filter(kind="folder", options__path=root).order_by("pk").first()
+    if source is not None:
+        return source
     with transaction.atomic():
         collection, _ = Collection.objects.get_or_create(name=collection_name)
         name = root if not Source.objects.filter(name=root).exists() else f"{root} ({collection})"
