@@ -16,9 +16,6 @@ LOCAL_BACKEND = "kbqa.accounts.backends.LocalAccountBackend"
 LDAP_BACKEND = "kbqa.accounts.backends.DirectoryLdapBackend"
 OIDC_BACKEND = "kbqa.accounts.backends.DirectoryOidcBackend"
 
-# AD accounts whose "account disabled" bit (userAccountControl 0x2) is set.
-AD_ACTIVE_FILTER = "(!(userAccountControl:1.2.840.113556.1.4.803:=2))"
-
 
 def directory_group_map(entries: list[str]) -> dict[str, str] | None:
     """`KBQA_DIRECTORY_GROUPS`: `finance,hr=human-resources` mirrors the directory group
