@@ -70,7 +70,33 @@ def database_url() -> str:
     user = quote(db.get("USER") or "")
     password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
     auth = f"{user}{password}@" if user else ""
-    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    host = db.get("HOST") or "127.0.0.1"
+    if host.startswith("/"):  # a Unix socket's folder (bin/pgvector-server listens on one)
+        return f"postgres://{auth}{quote(host, safe='')}/{db['NAME']}"
+    return f"postgres://{auth}{host}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def pgvector_url(tmp_path_factory) -> Iterator[str]:
+    """A real PostgreSQL server with pgvector: `KBQA_TEST_PGVECTOR_URL` (bin/test starts one), or
+    one this run starts from the pgserver wheel (`bin/pgvector-server`); skips saying why when
+    neither can be had."""
+    url = os.environ.get("KBQA_TEST_PGVECTOR_URL")
+    if url:
+        yield url
+        return
+    folder = tmp_path_factory.mktemp("pgvector")
+    script = [sys.executable, str(REPO / "bin" / "pgvector-server")]
+    try:
+        started = subprocess.run(
+            [*script, "start", str(folder)], capture_output=True, text=True, timeout=180
+        )
+    except subprocess.TimeoutExpired:
+        pytest.skip("the pgvector server (pgserver wheel) did not start within 3 minutes")
+    if started.returncode != 0:
+        pytest.skip(f"the pgvector server (pgserver wheel) could not start: {started.stderr[-500:]}")
+    yield started.stdout.strip()
+    subprocess.run([*script, "stop", str(folder)], capture_output=True, timeout=120)
 
 
 class WorkerProcess:

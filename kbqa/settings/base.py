@@ -289,20 +289,42 @@ else:
             "batch_size": _EMBEDDER_BATCH,
         },
     }
-KBQA_INDEX = {
-    "BACKEND": "retrieval.index.faiss_store.FaissIndexStore",
-    "OPTIONS": {
-        "path": env_str("KBQA_INDEX_DIR", str(DATA_DIR / "index")),
-        # Exact search up to this many vectors; beyond, IVF (see retrieval/index/faiss_store.py).
-        "flat_max": env_int("KBQA_INDEX_FLAT_MAX", 100_000),
-        "ivf": env_str("KBQA_INDEX_IVF", "SQ8"),
-        "nprobe": env_int("KBQA_INDEX_NPROBE", 32),
-    },
-}
-KBQA_LEXICAL_INDEX = {
-    "BACKEND": "retrieval.lexical.bm25_store.BM25Store",
-    "OPTIONS": {"path": str(DATA_DIR / "bm25")},
-}
+# KBQA_INDEX_BACKEND picks where the vector and lexical indexes live: "files" (the default: FAISS
+# and bm25s under KBQA_DATA_DIR, one machine) or "postgres" (pgvector and BM25 tables in the
+# database beside the chunks, written in the same transaction: any number of machines; the
+# database must be PostgreSQL with the pgvector extension; see README "Running on several
+# machines").
+KBQA_INDEX_BACKEND = env_str("KBQA_INDEX_BACKEND", "files")
+if KBQA_INDEX_BACKEND == "files":
+    KBQA_INDEX = {
+        "BACKEND": "retrieval.index.faiss_store.FaissIndexStore",
+        "OPTIONS": {
+            "path": env_str("KBQA_INDEX_DIR", str(DATA_DIR / "index")),
+            # Exact search up to this many vectors; beyond, IVF (retrieval/index/faiss_store.py).
+            "flat_max": env_int("KBQA_INDEX_FLAT_MAX", 100_000),
+            "ivf": env_str("KBQA_INDEX_IVF", "SQ8"),
+            "nprobe": env_int("KBQA_INDEX_NPROBE", 32),
+        },
+    }
+    KBQA_LEXICAL_INDEX = {
+        "BACKEND": "retrieval.lexical.bm25_store.BM25Store",
+        "OPTIONS": {"path": str(DATA_DIR / "bm25")},
+    }
+elif KBQA_INDEX_BACKEND == "postgres":
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            "KBQA_INDEX_BACKEND=postgres keeps the index in the database: set DATABASE_URL to a "
+            "PostgreSQL server with the pgvector extension."
+        )
+    KBQA_INDEX = {"BACKEND": "retrieval.index.pgvector_store.PgVectorStore", "OPTIONS": {}}
+    KBQA_LEXICAL_INDEX = {
+        "BACKEND": "retrieval.lexical.postgres_store.PostgresBM25Store",
+        "OPTIONS": {},
+    }
+else:
+    raise ImproperlyConfigured(
+        f"KBQA_INDEX_BACKEND={KBQA_INDEX_BACKEND!r}: use files (the default) or postgres"
+    )
 # Optional cross-encoder reranker: set KBQA_RERANKER_MODEL to a local model directory.
 KBQA_RERANKER = (
     {
