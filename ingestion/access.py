@@ -6,9 +6,9 @@ active, signed-in user reads the collections one of their groups is a reader of,
 `everyone`. Anonymous and inactive users read nothing. Being staff grants no reading by itself:
 staff manage what their Django permissions allow, and read what their groups allow.
 
-Retrieval applies `readable_chunk_ids` (the `KBQA_ACCESS_FILTER` hook) inside both indexes'
-searches, before the top k is cut, so a restricted passage never takes a slot, let alone reaches
-an answer.
+Retrieval applies `readable_chunk_ids` (the `KBQA_ACCESS_FILTER` hook, a lazy query) inside both
+indexes' searches, before the top k is cut, so a restricted passage never takes a slot, let alone
+reaches an answer.
 """
 
 from __future__ import annotations
@@ -102,23 +102,22 @@ def readable_document_ids(user: User, ids: Iterable[int]) -> set[int]:
     return set(readable_documents(user).filter(pk__in=wanted).values_list("pk", flat=True))
 
 
-def readable_chunk_ids(user: User | None) -> list[int] | None:
-    """The `KBQA_ACCESS_FILTER` hook: ids of the chunks `user` may read, or None for no restriction.
+def readable_chunk_ids(user: User | None) -> QuerySet[Chunk] | None:
+    """The `KBQA_ACCESS_FILTER` hook: the chunks `user` may read, as a lazy query of their ids, or
+    None for no restriction.
 
     None is returned for superusers and for `user=None`, which only trusted in-process callers pass
     (management commands, benchmarks, evaluation); every request path passes `request.user`, which
-    is never None. The ids are computed per search from the database (one query), the known cost of
-    filtering inside the index: see README "Permissions" for the measured figure.
+    is never None. The query is never run by itself: an index in the database (PostgreSQL) joins it
+    into its search, and an index on disk reads it once per search (see README "Permissions").
     """
     if user is None or reads_everything(user):
         return None
     if not (user.is_authenticated and user.is_active):
-        return []
+        return Chunk.objects.none().values_list("pk", flat=True)
     collections = readable_collections(user)
     if not Collection.objects.exclude(pk__in=collections.values("pk")).exists():
         return None  # reads every collection: nothing to restrict (search drops unindexed chunks)
-    return list(
-        Chunk.objects.filter(SEARCHABLE_CHUNKS, document__collection__in=collections).values_list(
-            "pk", flat=True
-        )
-    )
+    return Chunk.objects.filter(
+        SEARCHABLE_CHUNKS, document__collection__in=collections.values("pk")
+    ).values_list("pk", flat=True)

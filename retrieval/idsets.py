@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
 
 IdSet = np.ndarray | QuerySet
@@ -31,7 +32,10 @@ def as_subquery(ids: IdSet | Iterable[int]) -> tuple[str, list]:
     """SQL (and its parameters) that selects the ids, for `id IN (<sql>)` in a PostgreSQL query."""
     if isinstance(ids, QuerySet):
         query = ids.values_list("pk", flat=True) if ids._fields is None else ids
-        sql, params = query.query.sql_with_params()
+        try:
+            sql, params = query.query.sql_with_params()
+        except EmptyResultSet:  # `.none()` (a user who reads nothing) compiles to no SQL at all
+            return "SELECT NULL::bigint WHERE false", []
         return sql, list(params)
     return "SELECT unnest(%s::bigint[])", [[int(i) for i in as_array(ids)]]
 

@@ -22,6 +22,7 @@ from retrieval.fusion import (
     lexical_confidence,
     reciprocal_rank_fusion,
 )
+from retrieval.idsets import IdSet
 from retrieval.index.base import VectorIndex
 from retrieval.lexical.bm25_store import BM25Store
 from retrieval.rerankers.base import Reranker
@@ -76,6 +77,14 @@ class Retriever:
         self.page_keys = page_keys
 
     # -- writing ----------------------------------------------------------------------------------
+    @property
+    def in_database(self) -> bool:
+        """Both indexes write through Django's database connection, so one transaction can hold
+        a document's chunk rows, vectors and lexical rows (see `ingestion.services.ingest`)."""
+        return bool(getattr(self.vectors, "in_database", False)) and bool(
+            getattr(self.lexical, "in_database", False)
+        )
+
     def replace(
         self,
         *,
@@ -91,8 +100,20 @@ class Retriever:
         Safe to repeat: ids already present are replaced, never stored twice, so a re-run after a
         crash between the two indexes brings them back in step.
         """
-        if len(add_ids) != len(texts):
-            raise ValueError("add_ids and texts must have the same length")
+        vectors = self.embed(texts, on_progress=on_progress)
+        self.write(
+            remove_ids=remove_ids,
+            add_ids=add_ids,
+            texts=texts,
+            vectors=vectors,
+            publish_lexical=publish_lexical,
+        )
+
+    def embed(
+        self, texts: Sequence[str], *, on_progress: ProgressCallback | None = None
+    ) -> np.ndarray | None:
+        """The texts' document vectors (None for no texts): the slow step (seconds per document),
+        kept apart from `write` so a caller can embed before it opens a transaction."""
         batches = []
         step = EMBED_BATCH
         if on_progress:  # smaller batches, so the first report comes after seconds, not a minute
@@ -102,7 +123,21 @@ class Retriever:
             batches.append(self.embedder.embed_documents(texts[start : start + step]))
             if on_progress:
                 on_progress(min(start + step, len(texts)), len(texts))
-        vectors = np.concatenate(batches) if batches else None
+        return np.concatenate(batches) if batches else None
+
+    def write(
+        self,
+        *,
+        remove_ids: Sequence[int],
+        add_ids: Sequence[int],
+        texts: Sequence[str],
+        vectors: np.ndarray | None,
+        publish_lexical: bool = True,
+    ) -> None:
+        """Swap `add_ids` (with their texts and `embed`'s vectors) in for `remove_ids` in both
+        indexes. Stores `in_database` join the caller's transaction."""
+        if len(add_ids) != len(texts):
+            raise ValueError("add_ids and texts must have the same length")
         self.vectors.update(
             model=self.embedder.name,
             remove_ids=list(remove_ids),
@@ -119,13 +154,14 @@ class Retriever:
         *,
         query: str,
         k: int,
-        allowed_ids: np.ndarray | None = None,
-        excluded_ids: np.ndarray | None = None,
+        allowed_ids: IdSet | None = None,
+        excluded_ids: IdSet | None = None,
         mode: Mode = Mode.HYBRID,
         spread: bool = True,
     ) -> list[SearchHit]:
         """The `k` best chunks for `query`, restricted to `allowed_ids` when given and never
-        `excluded_ids` (inside each index's search, so the restriction never costs results).
+        `excluded_ids` (inside each index's search, so the restriction never costs results; either
+        may be a lazy query of ids, which an index in the database joins: `retrieval.idsets`).
         `spread=False` keeps a page's chunks together: an answer's prompt wants the best page's
         neighbouring chunks as context (with the bundled 0.5B, one chunk of the right page next to
         a lookalike page led it to the lookalike), while a result list wants distinct pages."""

@@ -7,19 +7,31 @@ that filter by document resolve the ids first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.module_loading import import_string
 
 from infra.backends import get_backend
 from retrieval.embedders.base import Embedder
+from retrieval.idsets import IdSet, as_array, intersect
 from retrieval.index.base import VectorIndex
 from retrieval.lexical.bm25_store import BM25Store
 from retrieval.retriever import Mode, ProgressCallback, Retriever, SearchHit
 
-__all__ = ["Mode", "SearchHit", "get_retriever", "index_replace", "search"]
+__all__ = [
+    "Mode",
+    "SearchHit",
+    "get_retriever",
+    "index_embed",
+    "index_in_database",
+    "index_replace",
+    "index_write",
+    "search",
+]
 
 
 def get_embedder() -> Embedder:
@@ -62,26 +74,70 @@ def index_replace(
     )
 
 
-def index_rebuild(*, chunks: Iterable[tuple[int, str]], batch: int = 256, on_progress=None) -> int:
-    """Empty both indexes and re-index `chunks` ((id, text) pairs) with the configured embedder:
-    after changing embedders (the vector index refuses to mix models) or to retrain the IVF index.
-    Searches return fewer results until it finishes. Returns the number of chunks indexed."""
+def index_in_database() -> bool:
+    """Whether both indexes live in the database, so `index_write` joins the caller's transaction
+    (ingestion then embeds first and writes rows and index in one commit)."""
+    return get_retriever().in_database
+
+
+def index_embed(
+    texts: Sequence[str], *, on_progress: ProgressCallback | None = None
+) -> np.ndarray | None:
+    """The vectors `index_write` stores for `texts` (seconds: call it outside any transaction)."""
+    return get_retriever().embed(texts, on_progress=on_progress)
+
+
+def index_write(
+    *,
+    remove_ids: Sequence[int],
+    add_ids: Sequence[int] = (),
+    texts: Sequence[str] = (),
+    vectors: np.ndarray | None = None,
+) -> None:
+    """Swap `add_ids` (their texts and `index_embed`'s vectors) in for `remove_ids` in both
+    indexes, inside the caller's transaction when they are `index_in_database`."""
+    get_retriever().write(remove_ids=remove_ids, add_ids=add_ids, texts=texts, vectors=vectors)
+
+
+ChunkSource = Callable[[], Iterable[tuple[int, str]]]
+
+
+def index_rebuild(*, chunks: ChunkSource, batch: int = 256, on_progress=None) -> int:
+    """Re-index every chunk (`chunks()` yields (id, text) pairs) with the configured embedder:
+    after changing embedders (the vector index refuses to mix models), or to repair the indexes.
+    Returns the number of chunks indexed.
+
+    Where the vector index can build beside itself (PostgreSQL), searches keep the old index until
+    the new one is complete, and one transaction switches both indexes. Otherwise (files) both are
+    emptied and refilled, and searches return fewer results until it finishes."""
     retriever = get_retriever()
+    build = retriever.vectors.build_beside(model=retriever.embedder.name)
+    if build is None:
+        return _rebuild_in_place(retriever, chunks, batch, on_progress)
+    done = 0
+    try:
+        for ids, texts in _batches(chunks(), batch):
+            build.add(ids, retriever.embed(texts))
+            done += len(ids)
+            if on_progress:
+                on_progress(done)
+        with transaction.atomic():
+            if retriever.lexical.in_database:  # its new rows commit with the new vectors
+                _refill_lexical(retriever, chunks, batch)
+            build.switch()
+    except BaseException:
+        build.abandon()
+        raise
+    if not retriever.lexical.in_database:
+        _refill_lexical(retriever, chunks, batch)
+    return done
+
+
+def _rebuild_in_place(retriever: Retriever, chunks: ChunkSource, batch: int, on_progress) -> int:
     retriever.vectors.clear()
     retriever.lexical.clear()
     done = 0
-    ids: list[int] = []
-    texts: list[str] = []
-    for chunk_id, text in chunks:
-        ids.append(chunk_id)
-        texts.append(text)
-        if len(ids) == batch:
-            retriever.replace(remove_ids=[], add_ids=ids, texts=texts, publish_lexical=False)
-            done += len(ids)
-            ids, texts = [], []
-            if on_progress:
-                on_progress(done)
-    if ids:
+    for ids, texts in _batches(chunks(), batch):
         retriever.replace(remove_ids=[], add_ids=ids, texts=texts, publish_lexical=False)
         done += len(ids)
         if on_progress:
@@ -90,21 +146,46 @@ def index_rebuild(*, chunks: Iterable[tuple[int, str]], batch: int = 256, on_pro
     return done
 
 
-def access_filter(user) -> np.ndarray | None:
+def _refill_lexical(retriever: Retriever, chunks: ChunkSource, batch: int) -> None:
+    retriever.lexical.clear()
+    for ids, texts in _batches(chunks(), batch):
+        retriever.lexical.update(add_ids=ids, texts=texts, publish=False)
+    retriever.lexical.publish()
+
+
+def _batches(chunks: Iterable[tuple[int, str]], size: int) -> Iterator[tuple[list[int], list[str]]]:
+    ids: list[int] = []
+    texts: list[str] = []
+    for chunk_id, text in chunks:
+        ids.append(chunk_id)
+        texts.append(text)
+        if len(ids) == size:
+            yield ids, texts
+            ids, texts = [], []
+    if ids:
+        yield ids, texts
+
+
+def access_filter(user) -> IdSet | None:
     """Chunk ids `user` may read, from the `KBQA_ACCESS_FILTER` hook (a dotted path to a callable
-    `(user) -> iterable of chunk ids, or None for no restriction`); None when no hook is set."""
+    `(user) -> ids, a lazy QuerySet of them, or None for no restriction`); None when no hook is
+    set. A QuerySet stays lazy: an index in the database joins it into its own query."""
     if not settings.KBQA_ACCESS_FILTER:
         return None
     allowed = import_string(settings.KBQA_ACCESS_FILTER)(user)
-    return None if allowed is None else np.fromiter(allowed, dtype=np.int64)
+    return None if allowed is None else _id_set(allowed)
+
+
+def _id_set(ids: IdSet | Iterable[int]) -> IdSet:
+    return ids if isinstance(ids, QuerySet) else as_array(ids)
 
 
 def search(
     *,
     query: str,
     k: int,
-    chunk_ids: Iterable[int] | None = None,
-    excluded_ids: Iterable[int] | None = None,
+    chunk_ids: IdSet | Iterable[int] | None = None,
+    excluded_ids: IdSet | Iterable[int] | None = None,
     user=None,
     mode: Mode = Mode.HYBRID,
     spread: bool = True,
@@ -113,12 +194,9 @@ def search(
     access-filter hook restricts it further for `user`; `excluded_ids` are never returned (chunks
     in the index that are not to answer now, such as a document's version being indexed). All are
     applied inside each index's search, before the top k is cut, so a restricted passage can never
-    take a slot or leak. `spread`: see `Retriever.search`."""
-    allowed = None if chunk_ids is None else np.fromiter(chunk_ids, dtype=np.int64)
-    permitted = access_filter(user)
-    if permitted is not None:
-        allowed = permitted if allowed is None else np.intersect1d(allowed, permitted)
-    excluded = None if excluded_ids is None else np.fromiter(excluded_ids, dtype=np.int64)
+    take a slot or leak; each may be a lazy QuerySet of ids. `spread`: see `Retriever.search`."""
+    allowed = intersect(None if chunk_ids is None else _id_set(chunk_ids), access_filter(user))
+    excluded = None if excluded_ids is None else _id_set(excluded_ids)
     return get_retriever().search(
         query=query, k=k, allowed_ids=allowed, excluded_ids=excluded, mode=mode, spread=spread
     )

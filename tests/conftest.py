@@ -94,9 +94,50 @@ def pgvector_url(tmp_path_factory) -> Iterator[str]:
     except subprocess.TimeoutExpired:
         pytest.skip("the pgvector server (pgserver wheel) did not start within 3 minutes")
     if started.returncode != 0:
-        pytest.skip(f"the pgvector server (pgserver wheel) could not start: {started.stderr[-500:]}")
+        reason = started.stderr[-500:]
+        pytest.skip(f"the pgvector server (pgserver wheel) could not start: {reason}")
     yield started.stdout.strip()
     subprocess.run([*script, "stop", str(folder)], capture_output=True, timeout=120)
+
+
+@pytest.fixture
+def pgvector_database(db):
+    """Django's test database, when it is PostgreSQL with the pgvector extension available
+    (bin/test's PostgreSQL pass runs on bin/pgvector-server's); skips saying why otherwise."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "needs PostgreSQL with pgvector: run with DATABASE_URL from `bin/pgvector-server start "
+            "DIR` (bin/test's PostgreSQL pass does)"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+        if cursor.fetchone() is None:
+            host = connection.settings_dict.get("HOST") or "localhost"
+            pytest.skip(
+                f"the PostgreSQL server at {host} has no pgvector extension: run with "
+                "DATABASE_URL from `bin/pgvector-server start DIR`"
+            )
+    return connection
+
+
+@pytest.fixture
+def pgvector_namespace(pgvector_database) -> Iterator[str]:
+    """A fresh table namespace for the PostgreSQL index back ends, its tables dropped afterwards
+    (a transactional test commits them)."""
+    import uuid
+
+    from retrieval.index.pgvector_store import PgVectorStore
+
+    namespace = f"test_{uuid.uuid4().hex[:10]}"
+    yield namespace
+    PgVectorStore(namespace=namespace).drop()
+    try:
+        from retrieval.lexical.postgres_store import PostgresBM25Store
+    except ImportError:
+        return
+    PostgresBM25Store(namespace=namespace).drop()
 
 
 class WorkerProcess:

@@ -15,7 +15,7 @@ from ingestion.access import require_permission, require_readable
 from ingestion.errors import Conflict, DocumentInProgress
 from ingestion.models import Collection, Document
 from ingestion.services.ingest import remove_version_chunks
-from retrieval.services import index_replace
+from retrieval.services import index_in_database, index_write
 
 logger = logging.getLogger(__name__)
 State = Document.Status
@@ -89,12 +89,14 @@ def document_retry(*, document: Document, by) -> Document:
 def document_delete(*, document: Document, by) -> None:
     """Remove a document with its chunks, vectors and stored files (every version's).
 
-    The row is locked while its chunk ids are read and deleted, and the vectors are removed after
-    the commit: an ingestion that swaps chunks concurrently either ran first (its chunk ids are
-    seen here) or finds the document gone and removes its own vectors.
+    The row is locked while its chunk ids are read and deleted. With the indexes in the database
+    the vectors go in the same transaction; with the indexes on disk they are removed after the
+    commit: an ingestion that swaps chunks concurrently either ran first (its chunk ids are seen
+    here) or finds the document gone and removes its own vectors.
     """
     require_permission(by, "ingestion.delete_document")
     require_readable(by, document)
+    in_database = index_in_database()
     with transaction.atomic():
         locked = Document.objects.select_for_update().filter(pk=document.pk).first()
         if locked is None:
@@ -103,11 +105,13 @@ def document_delete(*, document: Document, by) -> None:
         chunk_ids = list(locked.chunks.values_list("id", flat=True))
         storage = locked.file.storage
         names = {locked.file.name, *locked.versions.values_list("file", flat=True)} - {""}
+        if in_database and chunk_ids:
+            index_write(remove_ids=chunk_ids)
         locked.delete()
 
     def cleanup() -> None:
-        if chunk_ids:
-            index_replace(remove_ids=chunk_ids, add_ids=[], texts=[])
+        if chunk_ids and not in_database:
+            index_write(remove_ids=chunk_ids)
         for name in names:
             storage.delete(name)
 

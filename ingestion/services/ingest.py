@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from django.conf import settings
@@ -23,7 +23,13 @@ from infra.locks import lock_or_raise
 from ingestion.chunking import ChunkSpec, chunk_document
 from ingestion.models import SEARCHABLE_CHUNKS, Chunk, Document, DocumentVersion
 from ingestion.parsers import ParsedDocument, ParseError
-from retrieval.services import get_embedder, index_replace
+from retrieval.services import (
+    get_embedder,
+    index_embed,
+    index_in_database,
+    index_replace,
+    index_write,
+)
 
 logger = logging.getLogger(__name__)
 State = Document.Status
@@ -222,40 +228,49 @@ def replace_chunks(
     *,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Swap the version's chunks and vectors. Old vectors go first, so whatever step a crash
-    interrupts, a re-run finds only rows whose vectors it can remove and re-add: no vector is ever
-    left behind without its chunk. The version is marked `in_index` before any vector is added,
-    so search can hide vectors of a version that is not (or no longer) the current one."""
+    """Swap the version's chunks and vectors. The version is marked `in_index` before any vector
+    is added, so search can hide vectors of a version that is not (or no longer) the current one.
+
+    With the indexes in the database, the chunks are embedded first (seconds, outside any
+    transaction), then one transaction deletes the old rows, creates the new ones and writes
+    their vectors and lexical rows: chunks and index never disagree, whatever a crash interrupts.
+    With the indexes on disk, old vectors go first, so whatever step a crash interrupts, a re-run
+    finds only rows whose vectors it can remove and re-add: no vector is ever left behind without
+    its chunk."""
+    chunks = [
+        Chunk(
+            document=document,
+            version=version,
+            ordinal=ordinal,
+            text=spec.text,
+            section=spec.section[:1000],
+            page=spec.page,
+            page_end=spec.page_end,
+            char_start=spec.char_start,
+            char_end=spec.char_end,
+            kind=spec.kind,
+            rows=spec.rows,
+            ocr=spec.ocr,
+            page_label=spec.page_label[:200],
+            boxes=[list(box) for box in spec.boxes],
+        )
+        for ordinal, spec in enumerate(specs)
+    ]
+    title = document.title or Path(version.file.name).stem
+    texts = [indexed_text(title=title, section=c.section, text=c.text, kind=c.kind) for c in chunks]
+    if index_in_database():
+        vectors = index_embed(texts, on_progress=on_progress)
+        with transaction.atomic():
+            old_ids = _swap_rows(document, version, chunks)
+            ids = [chunk.pk for chunk in chunks]
+            index_write(remove_ids=old_ids, add_ids=ids, texts=texts, vectors=vectors)
+        return
     old_ids = list(version.chunks.values_list("id", flat=True))
     if old_ids:
         index_replace(remove_ids=old_ids, add_ids=[], texts=[])
     with transaction.atomic():
-        if not Document.objects.select_for_update().filter(pk=document.pk).exists():
-            raise DocumentGone(document.pk)
-        version.chunks.all().delete()
-        DocumentVersion.objects.filter(pk=version.pk).update(in_index=True)
-        chunks = Chunk.objects.bulk_create(
-            Chunk(
-                document=document,
-                version=version,
-                ordinal=ordinal,
-                text=spec.text,
-                section=spec.section[:1000],
-                page=spec.page,
-                page_end=spec.page_end,
-                char_start=spec.char_start,
-                char_end=spec.char_end,
-                kind=spec.kind,
-                rows=spec.rows,
-                ocr=spec.ocr,
-                page_label=spec.page_label[:200],
-                boxes=[list(box) for box in spec.boxes],
-            )
-            for ordinal, spec in enumerate(specs)
-        )
+        _swap_rows(document, version, chunks)
     ids = [chunk.pk for chunk in chunks]
-    title = document.title or Path(version.file.name).stem
-    texts = [indexed_text(title=title, section=c.section, text=c.text, kind=c.kind) for c in chunks]
     index_replace(remove_ids=[], add_ids=ids, texts=texts, on_progress=on_progress)
     if not Document.objects.filter(pk=document.pk).exists():
         # Deleted while embedding: its delete removed only the vectors it could see.
@@ -263,14 +278,28 @@ def replace_chunks(
         raise DocumentGone(document.pk)
 
 
+def _swap_rows(document: Document, version: DocumentVersion, chunks: list[Chunk]) -> list[int]:
+    """Inside a transaction: replace the version's chunk rows with `chunks` (their ids set) unless
+    the document is gone; returns the old rows' ids."""
+    if not Document.objects.select_for_update().filter(pk=document.pk).exists():
+        raise DocumentGone(document.pk)
+    old_ids = list(version.chunks.values_list("id", flat=True))
+    version.chunks.all().delete()
+    DocumentVersion.objects.filter(pk=version.pk).update(in_index=True)
+    Chunk.objects.bulk_create(chunks)
+    return old_ids
+
+
 def remove_version_chunks(version: DocumentVersion, *, delete_rows: bool) -> None:
-    """Take a version's vectors out of the index (and, with `delete_rows`, its chunk rows)."""
-    chunk_ids = list(version.chunks.values_list("id", flat=True))
-    if chunk_ids:
-        index_replace(remove_ids=chunk_ids, add_ids=[], texts=[])
-    if delete_rows:
-        version.chunks.all().delete()
-    DocumentVersion.objects.filter(pk=version.pk).update(in_index=False)
+    """Take a version's vectors out of the index (and, with `delete_rows`, its chunk rows); in one
+    transaction with the rows when the indexes are in the database."""
+    with transaction.atomic() if index_in_database() else nullcontext():
+        chunk_ids = list(version.chunks.values_list("id", flat=True))
+        if chunk_ids:
+            index_write(remove_ids=chunk_ids)
+        if delete_rows:
+            version.chunks.all().delete()
+        DocumentVersion.objects.filter(pk=version.pk).update(in_index=False)
 
 
 def document_mark_failed(*, document_id: int, reason: str) -> None:
@@ -305,12 +334,15 @@ def index_rebuild_from_database(*, on_progress=None) -> int:
 
     rows = Chunk.objects.filter(SEARCHABLE_CHUNKS).order_by("pk")
     total = rows.count()
-    texts = (
-        (pk, indexed_text(title=title or Path(name).stem, section=section, text=text, kind=kind))
-        for pk, title, name, section, text, kind in rows.values_list(
-            "pk", "document__title", "document__file", "section", "text", "kind"
-        ).iterator(chunk_size=1000)
-    )
+
+    def texts():  # read once per index a rebuild fills (twice where both live in the database)
+        return (
+            (pk, indexed_text(title=title or Path(name).stem, section=sec, text=text, kind=kind))
+            for pk, title, name, sec, text, kind in rows.values_list(
+                "pk", "document__title", "document__file", "section", "text", "kind"
+            ).iterator(chunk_size=1000)
+        )
+
     return index_rebuild(
         chunks=texts,
         on_progress=(lambda done: on_progress(done, total)) if on_progress else None,

@@ -9,12 +9,14 @@ import logging
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from infra.backends import get_backend
 from ingestion.passages import Passage
@@ -25,8 +27,6 @@ from kbqa.evaluation.ranking_metrics import summarise
 from llm.answer import Citation
 from llm.pipeline import Retrieve, answer_question
 from retrieval.embedders.base import Embedder
-from retrieval.index.faiss_store import FaissIndexStore
-from retrieval.lexical.bm25_store import BM25Store
 from retrieval.retriever import Mode, Retriever
 
 logger = logging.getLogger(__name__)
@@ -49,35 +49,62 @@ def throwaway_retriever(
     progress: Progress | None = None,
 ) -> Iterator[Retriever]:
     """A retriever configured like the app's (search settings, reranker, index options) holding
-    the dataset's units, unit i under id i, in a temporary folder deleted afterwards: evaluation
-    never touches the real indexes."""
+    the dataset's units, unit i under id i, in a temporary folder (or, for the back ends in the
+    database, a throw-away namespace of tables) deleted afterwards: evaluation never touches the
+    real indexes."""
     say = progress or _quiet
     embedder = embedder or get_backend("KBQA_EMBEDDER")
     if cache_dir is not None:
         embedder = CachedEmbedder(embedder, cache_dir)
     reranker = get_backend("KBQA_RERANKER") if settings.KBQA_RERANKER else None
-    index_options = {k: v for k, v in settings.KBQA_INDEX.get("OPTIONS", {}).items() if k != "path"}
     with tempfile.TemporaryDirectory(prefix="kbqa-eval-") as tmp:
-        retriever = Retriever(
-            embedder=embedder,
-            vectors=FaissIndexStore(str(Path(tmp) / "index"), **index_options),
-            lexical=BM25Store(str(Path(tmp) / "bm25")),
-            reranker=reranker,
-            page_keys=_page_keys(dataset),
-            **settings.KBQA_SEARCH,
-        )
-        started = time.perf_counter()
-        say(f"{dataset.name}: indexing {len(dataset.units)} chunks with {embedder.name}")
-        retriever.replace(
-            remove_ids=[],
-            add_ids=list(range(len(dataset.units))),
-            texts=[u.text for u in dataset.units],
-            on_progress=lambda done, total: (
-                say(f"  embedded {done}/{total}") if done % 1024 == 0 or done == total else None
-            ),
-        )
-        say(f"  indexed in {time.perf_counter() - started:.1f}s")
-        yield retriever
+        namespace = f"kbqa_eval_{uuid.uuid4().hex[:12]}"
+        vectors = _throwaway_store("KBQA_INDEX", Path(tmp) / "index", namespace)
+        lexical = _throwaway_store("KBQA_LEXICAL_INDEX", Path(tmp) / "bm25", namespace)
+        try:
+            retriever = Retriever(
+                embedder=embedder,
+                vectors=vectors,
+                lexical=lexical,
+                reranker=reranker,
+                page_keys=_page_keys(dataset),
+                **settings.KBQA_SEARCH,
+            )
+            yield _filled(retriever, dataset, say)
+        finally:
+            for store in (vectors, lexical):
+                if store.in_database:
+                    store.drop()
+
+
+def _throwaway_store(setting: str, folder: Path, namespace: str):
+    """The configured back end of `setting` with its options, over `folder` (files) or in a
+    throw-away `namespace` of tables (a back end `in_database`), never the app's own index."""
+    config = getattr(settings, setting)
+    backend = import_string(config["BACKEND"])
+    options = dict(config.get("OPTIONS", {}))
+    if getattr(backend, "in_database", False):
+        options["namespace"] = namespace
+    else:
+        options["path"] = str(folder)
+    return backend(**options)
+
+
+def _filled(retriever: Retriever, dataset: Dataset, say: Progress) -> Retriever:
+    """The dataset's units indexed, unit i under id i."""
+    embedder = retriever.embedder
+    started = time.perf_counter()
+    say(f"{dataset.name}: indexing {len(dataset.units)} chunks with {embedder.name}")
+    retriever.replace(
+        remove_ids=[],
+        add_ids=list(range(len(dataset.units))),
+        texts=[u.text for u in dataset.units],
+        on_progress=lambda done, total: (
+            say(f"  embedded {done}/{total}") if done % 1024 == 0 or done == total else None
+        ),
+    )
+    say(f"  indexed in {time.perf_counter() - started:.1f}s")
+    return retriever
 
 
 def _page_keys(dataset: Dataset):

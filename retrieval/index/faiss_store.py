@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from infra.publish import VersionedSnapshots
+from retrieval.idsets import IdSet, as_array
 from retrieval.index.base import IndexMismatch, VectorHit, VectorIndex
 
 
@@ -149,11 +150,12 @@ class FaissIndexStore(VectorIndex):
         model: str,
         vector: np.ndarray,
         k: int,
-        allowed_ids: np.ndarray | None = None,
-        excluded_ids: np.ndarray | None = None,
+        allowed_ids: IdSet | None = None,
+        excluded_ids: IdSet | None = None,
     ) -> list[VectorHit]:
         import faiss
 
+        allowed_ids, excluded_ids = as_array(allowed_ids), as_array(excluded_ids)  # queries: read
         index, meta = self._current()
         if index is None or index.ntotal == 0:
             return []

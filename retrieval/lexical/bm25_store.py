@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from infra.publish import VersionedSnapshots
+from retrieval.idsets import IdSet, as_array
 from retrieval.index.base import VectorHit
 from retrieval.lexical.tokenize import is_cjk, tokenize
 
@@ -41,6 +42,8 @@ class LexicalResult:
 
 
 class BM25Store:
+    in_database = False  # files on disk: see PostgresBM25Store for the one in the database
+
     def __init__(self, path: str, k1: float = 1.2, b: float = 0.75) -> None:
         self.path = Path(path)
         self._snapshots = VersionedSnapshots(self.path, prefix="bm25", key="dir")
@@ -138,11 +141,12 @@ class BM25Store:
         *,
         query: str,
         k: int,
-        allowed_ids: np.ndarray | None = None,
-        excluded_ids: np.ndarray | None = None,
+        allowed_ids: IdSet | None = None,
+        excluded_ids: IdSet | None = None,
     ) -> LexicalResult:
         """Top `k` chunks by BM25 among `allowed_ids` (all when None) less `excluded_ids`; chunks
-        sharing no term with the query are never returned."""
+        sharing no term with the query are never returned. A lazy query of ids is read here."""
+        allowed_ids, excluded_ids = as_array(allowed_ids), as_array(excluded_ids)
         retriever, ids = self._current()
         terms = tokenize(query)
         if retriever is None or not terms:
