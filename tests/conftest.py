@@ -273,6 +273,26 @@ def isolated_index(settings, tmp_path: Path):
 
 
 @pytest.fixture
+def postgres_index(settings, pgvector_namespace):
+    """Both indexes in PostgreSQL (what KBQA_INDEX_BACKEND=postgres selects), in a fresh namespace;
+    skips where the test database is not PostgreSQL with pgvector."""
+    pytest.importorskip(
+        "retrieval.lexical.postgres_store", reason="PostgresBM25Store has not landed on this branch"
+    )
+    settings.KBQA_INDEX = {
+        "BACKEND": "retrieval.index.pgvector_store.PgVectorStore",
+        "OPTIONS": {"namespace": pgvector_namespace},
+    }
+    settings.KBQA_LEXICAL_INDEX = {
+        "BACKEND": "retrieval.lexical.postgres_store.PostgresBM25Store",
+        "OPTIONS": {"namespace": pgvector_namespace},
+    }
+    from retrieval.services import get_index
+
+    return get_index()
+
+
+@pytest.fixture
 def ingested_handbook(db, handbook_pdf: Path, isolated_index):
     """The handbook PDF ingested synchronously with the real embedder."""
     from django.core.files import File
