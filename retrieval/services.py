@@ -7,11 +7,10 @@ that filter by document resolve the ids first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.module_loading import import_string
 
@@ -99,58 +98,51 @@ def index_write(
     get_retriever().write(remove_ids=remove_ids, add_ids=add_ids, texts=texts, vectors=vectors)
 
 
-ChunkSource = Callable[[], Iterable[tuple[int, str]]]
+def index_rebuild(*, chunks: Iterable[tuple[int, str]], batch: int = 256, on_progress=None) -> int:
+    """Re-index every chunk ((id, text) pairs) with the configured embedder: after changing
+    embedders (the vector index refuses to mix models), or to repair the indexes. Returns the
+    number of chunks indexed.
 
-
-def index_rebuild(*, chunks: ChunkSource, batch: int = 256, on_progress=None) -> int:
-    """Re-index every chunk (`chunks()` yields (id, text) pairs) with the configured embedder:
-    after changing embedders (the vector index refuses to mix models), or to repair the indexes.
-    Returns the number of chunks indexed.
-
-    Where the vector index can build beside itself (PostgreSQL), searches keep the old index until
-    the new one is complete, and one transaction switches both indexes. Otherwise (files) both are
-    emptied and refilled, and searches return fewer results until it finishes."""
+    Where the vector index can build beside itself (PostgreSQL), searches keep the old vectors until
+    the new ones are complete and one transaction switches them; the lexical index, which does not
+    depend on the embedder, is rewritten in place meanwhile (a chunk rewritten replaces its own row)
+    and loses the chunks no longer there. Otherwise (files) both are emptied and refilled, and
+    searches return fewer results until it finishes."""
     retriever = get_retriever()
     build = retriever.vectors.build_beside(model=retriever.embedder.name)
     if build is None:
         return _rebuild_in_place(retriever, chunks, batch, on_progress)
-    done = 0
+    seen: set[int] = set()
     try:
-        for ids, texts in _batches(chunks(), batch):
+        for ids, texts in _batches(chunks, batch):
             build.add(ids, retriever.embed(texts))
-            done += len(ids)
+            retriever.lexical.update(add_ids=ids, texts=texts, publish=False)
+            seen.update(ids)
             if on_progress:
-                on_progress(done)
-        with transaction.atomic():
-            if retriever.lexical.in_database:  # its new rows commit with the new vectors
-                _refill_lexical(retriever, chunks, batch)
-            build.switch()
+                on_progress(len(seen))
+        build.switch()
     except BaseException:
         build.abandon()
         raise
-    if not retriever.lexical.in_database:
-        _refill_lexical(retriever, chunks, batch)
-    return done
+    stale = [i for i in retriever.lexical.ids().tolist() if i not in seen]
+    retriever.lexical.update(remove_ids=stale, publish=False)
+    retriever.lexical.publish()
+    return len(seen)
 
 
-def _rebuild_in_place(retriever: Retriever, chunks: ChunkSource, batch: int, on_progress) -> int:
+def _rebuild_in_place(
+    retriever: Retriever, chunks: Iterable[tuple[int, str]], batch: int, on_progress
+) -> int:
     retriever.vectors.clear()
     retriever.lexical.clear()
     done = 0
-    for ids, texts in _batches(chunks(), batch):
+    for ids, texts in _batches(chunks, batch):
         retriever.replace(remove_ids=[], add_ids=ids, texts=texts, publish_lexical=False)
         done += len(ids)
         if on_progress:
             on_progress(done)
     retriever.lexical.publish()  # one BM25 rebuild for the whole load, not one per batch
     return done
-
-
-def _refill_lexical(retriever: Retriever, chunks: ChunkSource, batch: int) -> None:
-    retriever.lexical.clear()
-    for ids, texts in _batches(chunks(), batch):
-        retriever.lexical.update(add_ids=ids, texts=texts, publish=False)
-    retriever.lexical.publish()
 
 
 def _batches(chunks: Iterable[tuple[int, str]], size: int) -> Iterator[tuple[list[int], list[str]]]:

@@ -334,15 +334,12 @@ def index_rebuild_from_database(*, on_progress=None) -> int:
 
     rows = Chunk.objects.filter(SEARCHABLE_CHUNKS).order_by("pk")
     total = rows.count()
-
-    def texts():  # read once per index a rebuild fills (twice where both live in the database)
-        return (
-            (pk, indexed_text(title=title or Path(name).stem, section=sec, text=text, kind=kind))
-            for pk, title, name, sec, text, kind in rows.values_list(
-                "pk", "document__title", "document__file", "section", "text", "kind"
-            ).iterator(chunk_size=1000)
-        )
-
+    texts = (
+        (pk, indexed_text(title=title or Path(name).stem, section=section, text=text, kind=kind))
+        for pk, title, name, section, text, kind in rows.values_list(
+            "pk", "document__title", "document__file", "section", "text", "kind"
+        ).iterator(chunk_size=1000)
+    )
     return index_rebuild(
         chunks=texts,
         on_progress=(lambda done: on_progress(done, total)) if on_progress else None,

@@ -67,11 +67,14 @@ class PgVectorStore(VectorIndex):
         ef_search: int = 100,
         filtered_ef_search: int = EF_SEARCH_MAX,
         exact_max: int = EXACT_MAX,
+        build_memory: str | None = None,
     ) -> None:
         """`m`, `ef_construction`: the HNSW graph's degree and build beam (pgvector's defaults);
         `ef_search`: candidates an unfiltered search visits (raised to k when k is larger);
         `filtered_ef_search`: candidates a filtered one visits before its filter drops most;
-        `exact_max`: allowed-id arrays up to this size skip the index (searched exactly)."""
+        `exact_max`: allowed-id arrays up to this size skip the index (searched exactly);
+        `build_memory`: maintenance_work_mem for a rebuild's HNSW build ("2GB": the graph of a
+        million 384-dim vectors needs about that to build in memory, many times faster)."""
         if not NAMESPACE.fullmatch(namespace):
             raise ImproperlyConfigured(
                 f"PgVectorStore namespace {namespace!r}: lower-case letters, digits and _ only"
@@ -81,6 +84,7 @@ class PgVectorStore(VectorIndex):
         self.ef_search = min(int(ef_search), EF_SEARCH_MAX)
         self.filtered_ef_search = min(int(filtered_ef_search), EF_SEARCH_MAX)
         self.exact_max = int(exact_max)
+        self.build_memory = build_memory
         self.table = f"{namespace}_vectors"
         self.next_table = f"{namespace}_vectors_next"
         self.meta_table = f"{namespace}_vectors_meta"
@@ -309,6 +313,10 @@ class PgVectorBuild(VectorBuild):
         store = self.store
         with transaction.atomic(), connection.cursor() as cursor:
             if self.dimension is not None:
+                if store.build_memory:
+                    cursor.execute(
+                        "SELECT set_config('maintenance_work_mem', %s, true)", [store.build_memory]
+                    )
                 store._create_index(cursor, store.next_table)
             store._lock(cursor)
             store._meta(cursor, "FOR UPDATE")  # writers hold it shared: wait for them to commit

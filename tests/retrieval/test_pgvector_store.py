@@ -144,7 +144,7 @@ def test_excluded_ids_never_come_back_and_cost_no_results(pgvector_namespace):
 
 
 def test_rebuild_beside_then_switch(pgvector_namespace):
-    store = PgVectorStore(namespace=pgvector_namespace)
+    store = PgVectorStore(namespace=pgvector_namespace, build_memory="64MB")
     old = normalised(30, 8, seed=3)
     store.update(model="old", add_ids=np.arange(30), vectors=old)
     build = store.build_beside(model="new")

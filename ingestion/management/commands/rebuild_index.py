@@ -11,8 +11,10 @@ class Command(BaseCommand):
     help = (
         "Rebuild the vector and BM25 indexes from the chunks of indexed documents, with the "
         "configured embedder (after changing models, or to repair what check_index reports). "
-        "Searches return fewer results until it finishes. Run it with workers stopped: an "
-        "ingestion finishing during the rebuild would be missing from the new index."
+        "On the files back end searches return fewer results until it finishes; on PostgreSQL "
+        "the new vectors are built beside the old, which answer until one transaction switches "
+        "to them. Run it with workers stopped: an ingestion finishing during the rebuild would "
+        "be missing from the new index."
     )
 
     def handle(self, *args, **options) -> None:
