@@ -22,7 +22,7 @@ from retrieval.fusion import (
     lexical_confidence,
     reciprocal_rank_fusion,
 )
-from retrieval.idsets import IdSet
+from retrieval.idsets import IdSet, as_array
 from retrieval.index.base import VectorIndex
 from retrieval.lexical.bm25_store import BM25Store
 from retrieval.rerankers.base import Reranker
@@ -165,6 +165,8 @@ class Retriever:
         `spread=False` keeps a page's chunks together: an answer's prompt wants the best page's
         neighbouring chunks as context (with the bundled 0.5B, one chunk of the right page next to
         a lookalike page led it to the lookalike), while a result list wants distinct pages."""
+        if not self.in_database:  # an index on disk reads a lazy query's ids: once for both
+            allowed_ids, excluded_ids = as_array(allowed_ids), as_array(excluded_ids)
         depth = max(self.depth, 3 * k)
         dense = lexical = []
         script_overlap = 0.0

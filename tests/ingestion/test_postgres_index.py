@@ -15,13 +15,17 @@ from django.db import connections
 from django.db.models import QuerySet
 
 from ingestion.access import readable_chunk_ids
-from ingestion.models import Chunk, Collection, Document
+from ingestion.models import Chunk, Collection, Document, DocumentVersion
 from ingestion.passages import search_passages
+from ingestion.selectors import index_consistency
 from ingestion.services.documents import document_delete
 from ingestion.services.ingest import document_ingest, index_rebuild_from_database
+from ingestion.services.versions import version_ingest, version_upload
 from retrieval.index.pgvector_store import PgVectorStore
 from retrieval.services import Mode, get_lexical_index, search
 from tests.ingestion.helpers import create, ingest
+from tests.ingestion.test_versions import V1, V2, _versions_seen
+from tests.ingestion.test_versions import _file as version_file
 
 QUESTION = "When does the Zorblax cafeteria open?"
 
@@ -179,3 +183,25 @@ def _state() -> tuple[str, int]:
 
     described = get_index().describe()
     return described["model"], described["count"]
+
+
+@pytest.fixture
+def traveller(postgres_index):
+    """A reader of the default collection who may not read another one: an allow list."""
+    readers = Group.objects.create(name="travellers")
+    Collection.objects.default().reader_groups.add(readers)
+    Collection.objects.create(name="Board")
+    return _user("traveller", groups=[readers])
+
+
+def test_a_new_version_replaces_the_old_one(postgres_index, traveller):
+    """A version indexed beside the current one stays hidden (excluded inside the search) until
+    the switch; a reader's search carries the access filter's query as well."""
+    document = ingest(V1, "travel-policy.txt")
+    pending = version_upload(document=document, file=version_file(V2), by=None)
+    assert _versions_seen(document, "daily meal allowance", user=traveller) == {1}
+    version = version_ingest(version_id=pending.pk)
+    assert version.status == DocumentVersion.Status.CURRENT, version.error
+    assert _versions_seen(document, "daily meal allowance", user=traveller) == {2}
+    assert postgres_index.ids().tolist() == sorted(version.chunks.values_list("pk", flat=True))
+    assert index_consistency().problems() == []
