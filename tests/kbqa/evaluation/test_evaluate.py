@@ -172,3 +172,33 @@ def test_answers_are_generated_and_scored_over_the_throwaway_index(passage_set, 
 def test_an_unknown_answer_mode_is_refused(passage_set, capsys, db):
     with pytest.raises(CommandError, match="answer-modes"):
         call_command("evaluate", "--dataset", str(passage_set), "--answers", "--answer-modes", "x")
+
+
+def test_the_throwaway_index_uses_the_postgres_back_end_and_is_dropped(
+    passage_set, postgres_index, capsys
+):
+    """With KBQA_INDEX_BACKEND=postgres the evaluation indexes into a throw-away namespace of
+    tables, drops them afterwards, and never touches the app's own index."""
+    from django.db import connection
+
+    def eval_tables() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'kbqa_eval_%%'")
+            return [row[0] for row in cursor.fetchall()]
+
+    from kbqa.evaluation.datasets import load_dataset
+    from kbqa.evaluation.runner import throwaway_retriever
+    from retrieval.index.pgvector_store import PgVectorStore
+
+    before = eval_tables()
+    with throwaway_retriever(load_dataset(passage_set)) as retriever:
+        assert isinstance(retriever.vectors, PgVectorStore)
+        assert retriever.vectors.namespace != postgres_index.namespace
+        assert retriever.vectors.count() == retriever.lexical.count() == len(PASSAGES)
+        assert set(eval_tables()) - set(before)
+    assert eval_tables() == before
+    result = evaluate_json("--dataset", str(passage_set), capsys=capsys)
+    assert result["retrievers"]["hybrid"]["mrr@10"] == 1.0
+    assert result["retrievers"]["dense"]["recall@5"] == 1.0
+    assert eval_tables() == before
+    assert postgres_index.count() == 0
