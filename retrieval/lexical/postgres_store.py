@@ -1,0 +1,490 @@
+"""BM25 kept in PostgreSQL beside the chunk rows, written in the caller's transaction.
+
+Why here and not in files: a chunk is searchable exactly when the transaction that wrote it commits,
+every machine reads the same index, and a write costs time proportional to its own chunks.
+
+Layout (tables prefixed by `namespace`, so `manage.py evaluate` can build a throw-away index):
+- `<ns>_lexical_chunk`: one row per chunk: its text, its length in terms (BM25's dl), how many of
+  those terms are CJK (the corpus's script share) and a `tsvector` of its terms. Each term carries
+  positions 1..tf, so the term frequency survives in the vector (PostgreSQL keeps at most 256
+  positions a term: tf is capped there, which moves a BM25 term score by under 0.5 %). A GIN index
+  on it finds candidates.
+- `<ns>_lexical_df`: per-term document frequency, `<ns>_lexical_stats`: chunk count, total length
+  and CJK terms. Both are kept incrementally by each write, in its transaction. They are split into
+  `write_shards` rows per term: a writer takes one shard with a transaction-scoped advisory lock and
+  adds its deltas there (readers sum the shards), so concurrent ingestions neither wait for each
+  other on the rows of common terms nor deadlock (the only lock they can wait for is one shard
+  lock, taken before any row).
+
+Scoring is bm25s's default ("lucene"): idf = ln(1 + (N - df + 0.5) / (df + 0.5)), term score =
+idf * tf / (tf + k1 * (1 - b + b * dl / avgdl)), a query term counted as often as it occurs, so
+rankings match `BM25Store` on the same texts.
+
+Bounded queries: a query scores at most about `max_candidates` chunks per part, never every chunk of
+a term that most chunks contain. Terms are taken rarest first while their document frequencies add
+up to at most `max_candidates`: every chunk containing one of them is scored (exact: when all the
+query's terms fit, the ranking is bm25s's). The remaining common terms still add to those chunks'
+scores; chunks containing none of the rare terms are found only among the first `max_candidates`
+containing all the common ones. A chunk with only some of the common terms and none of the rare
+ones scores low on BM25 anyway; that is the trade-off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
+from django.db.models import QuerySet
+
+from retrieval.idsets import IdSet, as_subquery
+from retrieval.index.base import VectorHit
+from retrieval.lexical.bm25_store import SCRIPT_PRESENT, LexicalResult
+from retrieval.lexical.tokenize import is_cjk, tokenize
+
+# PostgreSQL refuses lexemes of 2 KB or more; a "word" that long (base64, a hash run together) is
+# stored as its digest, on both the document and the query side, so it still matches itself.
+MAX_LEXEME_BYTES = 255
+# PostgreSQL keeps at most this many positions per lexeme (more are dropped silently).
+MAX_POSITIONS = 256
+
+_NAMESPACE = re.compile(r"[a-z_][a-z0-9_]{0,39}")
+# Tables created (and committed) in this process, keyed by database and namespace.
+_created: set[tuple[str, str]] = set()
+
+
+def lexeme(term: str) -> str:
+    """The tsvector lexeme standing for `term`."""
+    if len(term.encode()) <= MAX_LEXEME_BYTES:
+        return term
+    return "#" + hashlib.sha1(term.encode()).hexdigest()  # tokenize never yields '#'
+
+
+def _quote(text: str) -> str:
+    """`text` as a quoted lexeme in tsvector/tsquery input syntax."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(counts: Counter[str]) -> str:
+    """A tsvector whose every lexeme has positions 1..tf: the positions only carry the count."""
+    return " ".join(
+        f"{_quote(term)}:{','.join(map(str, range(1, min(tf, MAX_POSITIONS) + 1)))}"
+        for term, tf in counts.items()
+    )
+
+
+def tsquery_literal(terms: Iterable[str], operator: str) -> str:
+    return f" {operator} ".join(_quote(t) for t in terms)
+
+
+def _subquery(ids: IdSet) -> tuple[str, list]:
+    """`as_subquery`, with a QuerySet that Django knows to be empty (`.none()`, as the access
+    filter answers for an anonymous user) as an empty subquery rather than an error."""
+    try:
+        return as_subquery(ids)
+    except EmptyResultSet:
+        return "SELECT NULL::bigint WHERE false", []
+
+
+def script_overlap(terms: Sequence[str], cjk_share: float) -> float:
+    """Share of the query's terms written in a script the corpus uses (as `BM25Store.search`)."""
+    cjk_present = cjk_share >= SCRIPT_PRESENT
+    other_present = 1 - cjk_share >= SCRIPT_PRESENT
+    return sum(cjk_present if is_cjk(t) else other_present for t in terms) / len(terms)
+
+
+def plan_candidates(dfs: dict[str, int], cap: int) -> tuple[list[str], list[str]]:
+    """Split the query's terms into (rare, common): every chunk containing a rare term is scored,
+    their document frequencies summing to at most `cap` (when no term is that rare: none); common
+    terms only add to the scores (see the module docstring)."""
+    rare: list[str] = []
+    total = 0
+    for term in sorted(dfs, key=lambda t: (dfs[t], t)):
+        if total + dfs[term] > cap:
+            break
+        rare.append(term)
+        total += dfs[term]
+    return rare, [t for t in dfs if t not in rare]
+
+
+@dataclass
+class _Delta:
+    """What a write changes in the statistics, applied once at its end."""
+
+    chunks: int = 0
+    length: int = 0
+    cjk: int = 0
+    df: Counter[str] = field(default_factory=Counter)
+
+    def add(self, sign: int, length: int, cjk: int, terms: Iterable[str]) -> None:
+        self.chunks += sign
+        self.length += sign * length
+        self.cjk += sign * cjk
+        for term in terms:
+            self.df[term] += sign
+
+
+@dataclass(frozen=True)
+class _Row:
+    text: str
+    counts: Counter[str]
+    length: int
+    cjk: int
+
+    @classmethod
+    def of(cls, text: str) -> _Row:
+        terms = tokenize(text)
+        return cls(text, Counter(map(lexeme, terms)), len(terms), sum(map(is_cjk, terms)))
+
+
+class PostgresBM25Store:
+    """The `BM25Store` interface on PostgreSQL tables (see the module docstring)."""
+
+    in_database = True
+
+    def __init__(
+        self,
+        namespace: str = "kbqa",
+        k1: float = 1.2,
+        b: float = 0.75,
+        max_candidates: int = 20_000,
+        write_shards: int = 8,
+    ) -> None:
+        if not _NAMESPACE.fullmatch(namespace):
+            raise ValueError(f"namespace {namespace!r}: lower-case letters, digits, _ (40 at most)")
+        self.namespace = namespace
+        self.k1, self.b = k1, b
+        self.max_candidates = max_candidates
+        self.write_shards = write_shards
+        self._chunk = f"{namespace}_lexical_chunk"
+        self._df = f"{namespace}_lexical_df"
+        self._stats = f"{namespace}_lexical_stats"
+        self._lock_key = zlib.crc32(f"kbqa-lexical:{namespace}".encode()) & 0x7FFFFFFF
+
+    # -- tables -----------------------------------------------------------------------------------
+    def _exists(self) -> bool:
+        """Whether the tables exist (for this connection): reads of a store never written find
+        nothing, and never wait for a writer that is creating the tables."""
+        key = (connection.settings_dict["NAME"], self.namespace)
+        if key in _created:
+            return True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s)", [self._stats])
+            if cursor.fetchone()[0] is None:
+                return False
+        transaction.on_commit(lambda: _created.add(key))  # at once unless still uncommitted
+        return True
+
+    def create(self) -> None:
+        """Create the tables unless they exist (the first write does it too). The advisory lock
+        makes concurrent first writes wait for one another instead of failing on the catalog.
+        Created in the caller's transaction: a rollback takes them away too, and until it commits
+        other first writers wait for it (readers find an empty store)."""
+        if self._exists():
+            return
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [self._lock_key])
+            cursor.execute(
+                f"""
+                CREATE TABLE IF NOT EXISTS {self._chunk} (
+                    id bigint PRIMARY KEY,
+                    text text NOT NULL,
+                    length integer NOT NULL,
+                    cjk integer NOT NULL,
+                    terms tsvector NOT NULL
+                );
+                CREATE INDEX IF NOT EXISTS {self._chunk}_terms ON {self._chunk}
+                    USING gin (terms);
+                CREATE TABLE IF NOT EXISTS {self._df} (
+                    term text COLLATE "C" NOT NULL,
+                    shard smallint NOT NULL,
+                    df integer NOT NULL,
+                    PRIMARY KEY (term, shard)
+                );
+                CREATE TABLE IF NOT EXISTS {self._stats} (
+                    shard smallint PRIMARY KEY,
+                    chunks bigint NOT NULL,
+                    length bigint NOT NULL,
+                    cjk bigint NOT NULL
+                );
+                """
+            )
+
+    def drop(self) -> None:
+        """Remove this namespace's tables (a throw-away evaluation index)."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self._chunk}, {self._df}, {self._stats}")
+        _created.discard((connection.settings_dict["NAME"], self.namespace))
+
+    # -- writing ----------------------------------------------------------------------------------
+    def update(
+        self,
+        *,
+        remove_ids: Sequence[int] = (),
+        add_ids: Sequence[int] = (),
+        texts: Sequence[str] = (),
+        publish: bool = True,
+    ) -> None:
+        """Remove and add chunks in the caller's transaction (one of its own when there is none):
+        searchable once it commits. Idempotent: an id added again replaces its earlier row.
+        `publish` is accepted for the interface; there is nothing to publish."""
+        if len(add_ids) != len(texts):
+            raise ValueError("add_ids and texts must have the same length")
+        rows = {int(i): _Row.of(t) for i, t in zip(add_ids, texts, strict=True)}
+        touched = sorted({int(i) for i in remove_ids} | rows.keys())
+        if not touched:
+            return
+        self.create()
+        delta = _Delta()
+        with transaction.atomic(), connection.cursor() as cursor:
+            shard = self._take_shard(cursor)
+            self._delete(cursor, touched, delta)
+            pending = sorted(rows)
+            while pending:
+                inserted = self._insert(cursor, pending, rows)
+                for i in inserted:
+                    row = rows[i]
+                    delta.add(+1, row.length, row.cjk, row.counts)
+                # Ids another writer inserted and committed since our delete: replace theirs.
+                pending = [i for i in pending if i not in inserted]
+                self._delete(cursor, pending, delta)
+            self._apply(cursor, shard, delta)
+
+    def _take_shard(self, cursor) -> int:
+        """A statistics shard for this transaction: one it holds already, else a free one, else
+        wait for one. Held until the transaction ends; waiting while holding none cannot
+        deadlock with another writer (a holder never waits for a second shard)."""
+        cursor.execute(
+            "SELECT objid::int FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
+            " AND pid = pg_backend_pid() AND granted AND classid::bigint = %s"
+            " AND objid::bigint < %s LIMIT 1",
+            [self._lock_key, self.write_shards],
+        )
+        held = cursor.fetchone()
+        if held:
+            return held[0]
+        start = random.randrange(self.write_shards)
+        cursor.execute(
+            "SELECT s FROM (SELECT (g + %s) %% %s AS s FROM generate_series(0, %s - 1) g) t"
+            " WHERE pg_try_advisory_xact_lock(%s, s) LIMIT 1",
+            [start, self.write_shards, self.write_shards, self._lock_key],
+        )
+        free = cursor.fetchone()
+        if free:
+            return free[0]
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [self._lock_key, start])
+        return start
+
+    def _delete(self, cursor, ids: list[int], delta: _Delta) -> None:
+        """Delete the chunks `ids` (locked in id order, as every writer does) and subtract them."""
+        if not ids:
+            return
+        cursor.execute(
+            f"DELETE FROM {self._chunk} WHERE id IN (SELECT id FROM {self._chunk}"
+            " WHERE id = ANY(%s) ORDER BY id FOR UPDATE)"
+            " RETURNING length, cjk, tsvector_to_array(terms)",
+            [ids],
+        )
+        for length, cjk, terms in cursor.fetchall():
+            delta.add(-1, length, cjk, terms)
+
+    def _insert(self, cursor, ids: list[int], rows: dict[int, _Row]) -> set[int]:
+        """Insert the chunks `ids` in id order; returns those inserted (not already present)."""
+        cursor.execute(
+            f"INSERT INTO {self._chunk} (id, text, length, cjk, terms)"
+            " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[],"
+            " %s::text[]::tsvector[]) ORDER BY 1 ON CONFLICT (id) DO NOTHING RETURNING id",
+            [
+                ids,
+                [rows[i].text for i in ids],
+                [rows[i].length for i in ids],
+                [rows[i].cjk for i in ids],
+                [tsvector_literal(rows[i].counts) for i in ids],
+            ],
+        )
+        return {r[0] for r in cursor.fetchall()}
+
+    def _apply(self, cursor, shard: int, delta: _Delta) -> None:
+        """Add the write's deltas to its shard's rows, in term order."""
+        changed = sorted(t for t, d in delta.df.items() if d)
+        if changed:
+            cursor.execute(
+                f"INSERT INTO {self._df} AS old (term, shard, df)"
+                " SELECT t, %s, d FROM unnest(%s::text[], %s::int[]) AS u(t, d)"
+                ' ORDER BY t COLLATE "C"'
+                " ON CONFLICT (term, shard) DO UPDATE SET df = old.df + EXCLUDED.df",
+                [shard, changed, [delta.df[t] for t in changed]],
+            )
+            cursor.execute(
+                f"DELETE FROM {self._df} WHERE shard = %s AND term = ANY(%s) AND df = 0",
+                [shard, changed],
+            )
+        if delta.chunks or delta.length or delta.cjk:
+            cursor.execute(
+                f"INSERT INTO {self._stats} AS old (shard, chunks, length, cjk)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (shard) DO UPDATE SET"
+                " chunks = old.chunks + EXCLUDED.chunks, length = old.length + EXCLUDED.length,"
+                " cjk = old.cjk + EXCLUDED.cjk",
+                [shard, delta.chunks, delta.length, delta.cjk],
+            )
+
+    def publish(self) -> None:
+        """Nothing to publish: a write is visible when its transaction commits."""
+
+    def clear(self) -> None:
+        if not self._exists():
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {self._chunk}, {self._df}, {self._stats}")
+
+    # -- reading ----------------------------------------------------------------------------------
+    def _statistics(self, cursor, terms: list[str]) -> tuple[int, int, int, dict[str, int]]:
+        """(chunks, total length, CJK terms, df of each of `terms` present), in one snapshot."""
+        cursor.execute(
+            f"SELECT NULL, sum(chunks), sum(length), sum(cjk) FROM {self._stats}"
+            f" UNION ALL SELECT term, sum(df), NULL, NULL FROM {self._df}"
+            " WHERE term = ANY(%s) GROUP BY term HAVING sum(df) > 0",
+            [terms],
+        )
+        chunks = length = cjk = 0
+        dfs: dict[str, int] = {}
+        for term, count, total, cjk_total in cursor.fetchall():
+            if term is None:
+                chunks, length, cjk = int(count or 0), int(total or 0), int(cjk_total or 0)
+            else:
+                dfs[term] = int(count)
+        return chunks, length, cjk, dfs
+
+    @staticmethod
+    def _filters(allowed_ids: IdSet | None, excluded_ids: IdSet | None) -> tuple[str, list]:
+        sql, params = "", []
+        if allowed_ids is not None:
+            subquery, sub_params = _subquery(allowed_ids)
+            sql += f" AND c.id IN ({subquery})"
+            params += sub_params
+        if excluded_ids is not None and (isinstance(excluded_ids, QuerySet) or len(excluded_ids)):
+            subquery, sub_params = _subquery(excluded_ids)
+            sql += f" AND c.id NOT IN ({subquery})"
+            params += sub_params
+        return sql, params
+
+    def search(
+        self,
+        *,
+        query: str,
+        k: int,
+        allowed_ids: IdSet | None = None,
+        excluded_ids: IdSet | None = None,
+    ) -> LexicalResult:
+        """Top `k` chunks by BM25 among `allowed_ids` (all when None) less `excluded_ids`, both
+        applied inside the query (a QuerySet becomes a subquery the planner joins); chunks sharing
+        no term with the query are never returned."""
+        words = tokenize(query)
+        if not words:
+            return LexicalResult(hits=[], script_overlap=0.0)
+        terms = [lexeme(w) for w in words]
+        if not self._exists():
+            return LexicalResult(hits=[], script_overlap=0.0)
+        with connection.cursor() as cursor:
+            chunks, length, cjk, dfs = self._statistics(cursor, sorted(set(terms)))
+            if not chunks:
+                return LexicalResult(hits=[], script_overlap=0.0)
+            overlap = script_overlap(words, cjk / length if length else 0.0)
+            empty = isinstance(allowed_ids, np.ndarray) and not len(allowed_ids)
+            if not dfs or k <= 0 or empty:
+                return LexicalResult(hits=[], script_overlap=overlap)
+            counts = Counter(t for t in terms if t in dfs)
+            weights = {
+                t: n * math.log(1 + (chunks - dfs[t] + 0.5) / (dfs[t] + 0.5))
+                for t, n in counts.items()
+            }
+            candidates, params = self._candidates(dfs, allowed_ids, excluded_ids)
+            avgdl = length / chunks
+            cursor.execute(
+                f"""
+                WITH q(term, weight) AS (SELECT * FROM unnest(%s::text[], %s::float8[]))
+                SELECT c.id, sum(q.weight * cardinality(u.positions)
+                                 / (cardinality(u.positions) + %s + %s * c.length)) AS score
+                FROM ({candidates}) c
+                CROSS JOIN LATERAL unnest(ts_filter(setweight(c.terms, 'A', %s::text[]), '{{a}}'))
+                    AS u(lexeme, positions, weights)
+                JOIN q ON q.term = u.lexeme
+                GROUP BY c.id ORDER BY score DESC, c.id LIMIT %s
+                """,
+                [
+                    list(weights),
+                    list(weights.values()),
+                    self.k1 * (1 - self.b),
+                    self.k1 * self.b / avgdl,
+                    *params,
+                    list(weights),
+                    k,
+                ],
+            )
+            hits = [VectorHit(int(i), float(s)) for i, s in cursor.fetchall()]
+        return LexicalResult(hits=hits, script_overlap=overlap)
+
+    def _candidates(
+        self, dfs: dict[str, int], allowed_ids: IdSet | None, excluded_ids: IdSet | None
+    ) -> tuple[str, list]:
+        """SQL selecting (id, length, terms) of the chunks to score (see `plan_candidates`)."""
+        filters, filter_params = self._filters(allowed_ids, excluded_ids)
+        rare, common = plan_candidates(dfs, self.max_candidates)
+        table = f"{self._chunk} c"
+        if not common:  # every matching chunk: the exact ranking
+            return (
+                f"SELECT c.id, c.length, c.terms FROM {table}"
+                f" WHERE c.terms @@ %s::tsquery{filters}",
+                [tsquery_literal(rare, "|"), *filter_params],
+            )
+        parts: list[tuple[str, int | None]] = []
+        if rare:
+            parts.append((tsquery_literal(rare, "|"), None))  # at most max_candidates by df
+        parts.append((tsquery_literal(common, "&"), self.max_candidates))
+        if not rare:  # common terms only: a query whose terms never co-occur still finds some
+            rarest = min(common, key=lambda t: (dfs[t], t))
+            parts.append((_quote(rarest), self.max_candidates))
+        selects, params = [], []
+        for tsquery, limit in parts:
+            selects.append(
+                f"(SELECT c.id FROM {table} WHERE c.terms @@ %s::tsquery{filters}"
+                + (" LIMIT %s)" if limit else ")")
+            )
+            params += [tsquery, *filter_params, *([limit] if limit else [])]
+        return (
+            f"SELECT c.id, c.length, c.terms FROM {table}"
+            f" WHERE c.id IN ({' UNION '.join(selects)})",
+            params,
+        )
+
+    def texts(self, ids: Sequence[int]) -> dict[int, str]:
+        """Stored text of each chunk id (ids not stored are absent)."""
+        if not len(ids) or not self._exists():
+            return {}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, text FROM {self._chunk} WHERE id = ANY(%s)", [[int(i) for i in ids]]
+            )
+            return dict(cursor.fetchall())
+
+    def count(self) -> int:
+        if not self._exists():
+            return 0
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT coalesce(sum(chunks), 0) FROM {self._stats}")
+            return int(cursor.fetchone()[0])
+
+    def ids(self) -> np.ndarray:
+        if not self._exists():
+            return np.zeros(0, dtype=np.int64)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM {self._chunk} ORDER BY id")
+            return np.array([r[0] for r in cursor.fetchall()], dtype=np.int64)
