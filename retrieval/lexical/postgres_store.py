@@ -246,16 +246,16 @@ class PostgresBM25Store:
         delta = _Delta()
         with transaction.atomic(), connection.cursor() as cursor:
             shard = self._take_shard(cursor)
-            self._delete(cursor, touched, delta)
-            pending = sorted(rows)
-            while pending:
-                inserted = self._insert(cursor, pending, rows)
-                for i in inserted:
-                    row = rows[i]
-                    delta.add(+1, row.length, row.cjk, row.counts)
-                # Ids another writer inserted and committed since our delete: replace theirs.
-                pending = [i for i in pending if i not in inserted]
-                self._delete(cursor, pending, delta)
+            inserted = self._claim(cursor, touched, rows)
+            present = [i for i in touched if i not in inserted]
+            for length, cjk, terms in self._read(cursor, present):
+                delta.add(-1, length, cjk, terms)
+            for row in rows.values():
+                delta.add(+1, row.length, row.cjk, row.counts)
+            self._replace(cursor, [i for i in present if i in rows], rows)
+            gone = [i for i in touched if i not in rows]
+            if gone:
+                cursor.execute(f"DELETE FROM {self._chunk} WHERE id = ANY(%s)", [gone])
             self._apply(cursor, shard, delta)
 
     def _take_shard(self, cursor) -> int:
@@ -283,25 +283,46 @@ class PostgresBM25Store:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [self._lock_key, start])
         return start
 
-    def _delete(self, cursor, ids: list[int], delta: _Delta) -> None:
-        """Delete the chunks `ids` (locked in id order, as every writer does) and subtract them."""
+    def _claim(self, cursor, ids: list[int], rows: dict[int, _Row]) -> set[int]:
+        """Make every chunk row in `ids` ours, in one pass in id order: insert those absent (with
+        their new contents; an id only to be removed gets a stand-in, deleted after) and lock
+        those present, waiting for a writer that holds one. The only row locks a write waits for,
+        taken in the same order by every writer: concurrent writes cannot deadlock. Returns the
+        ids inserted."""
+        new = [rows.get(i) or _Row("", Counter(), 0, 0) for i in ids]
+        cursor.execute(
+            f"INSERT INTO {self._chunk} AS old (id, text, length, cjk, terms)"
+            " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[],"
+            " %s::text[]::tsvector[]) ORDER BY 1"
+            " ON CONFLICT (id) DO UPDATE SET id = old.id WHERE false RETURNING id",
+            [
+                ids,
+                [r.text for r in new],
+                [r.length for r in new],
+                [r.cjk for r in new],
+                [tsvector_literal(r.counts) for r in new],
+            ],
+        )
+        return {r[0] for r in cursor.fetchall()}
+
+    def _read(self, cursor, ids: list[int]) -> list[tuple[int, int, list[str]]]:
+        """(length, CJK terms, terms) of the rows `ids`: locked by us, so as they will be
+        replaced."""
+        if not ids:
+            return []
+        cursor.execute(
+            f"SELECT length, cjk, tsvector_to_array(terms) FROM {self._chunk} WHERE id = ANY(%s)",
+            [ids],
+        )
+        return cursor.fetchall()
+
+    def _replace(self, cursor, ids: list[int], rows: dict[int, _Row]) -> None:
         if not ids:
             return
         cursor.execute(
-            f"DELETE FROM {self._chunk} WHERE id IN (SELECT id FROM {self._chunk}"
-            " WHERE id = ANY(%s) ORDER BY id FOR UPDATE)"
-            " RETURNING length, cjk, tsvector_to_array(terms)",
-            [ids],
-        )
-        for length, cjk, terms in cursor.fetchall():
-            delta.add(-1, length, cjk, terms)
-
-    def _insert(self, cursor, ids: list[int], rows: dict[int, _Row]) -> set[int]:
-        """Insert the chunks `ids` in id order; returns those inserted (not already present)."""
-        cursor.execute(
-            f"INSERT INTO {self._chunk} (id, text, length, cjk, terms)"
-            " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[],"
-            " %s::text[]::tsvector[]) ORDER BY 1 ON CONFLICT (id) DO NOTHING RETURNING id",
+            f"UPDATE {self._chunk} AS c SET text = u.text, length = u.length, cjk = u.cjk,"
+            " terms = u.terms FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[],"
+            " %s::text[]::tsvector[]) AS u(id, text, length, cjk, terms) WHERE c.id = u.id",
             [
                 ids,
                 [rows[i].text for i in ids],
@@ -310,7 +331,6 @@ class PostgresBM25Store:
                 [tsvector_literal(rows[i].counts) for i in ids],
             ],
         )
-        return {r[0] for r in cursor.fetchall()}
 
     def _apply(self, cursor, shard: int, delta: _Delta) -> None:
         """Add the write's deltas to its shard's rows, in term order."""
