@@ -5,10 +5,10 @@ every machine reads the same index, and a write costs time proportional to its o
 
 Layout (tables prefixed by `namespace`, so `manage.py evaluate` can build a throw-away index):
 - `<ns>_lexical_chunk`: one row per chunk: its text, its length in terms (BM25's dl), how many of
-  those terms are CJK (the corpus's script share) and a `tsvector` of its terms. Each term carries
-  positions 1..tf, so the term frequency survives in the vector (PostgreSQL keeps at most 256
-  positions a term: tf is capped there, which moves a BM25 term score by under 0.5 %). A GIN index
-  on it finds candidates.
+  those terms are CJK (the corpus's script share), a `tsvector` of its distinct terms (a GIN index
+  on it finds candidates) and `tf`, a jsonb of the terms occurring more than once with their
+  counts (absent: once). Scoring reads only these two small columns, kept inline in the row
+  (storage MAIN; the text is the column TOAST moves out), so a candidate costs a few microseconds.
 - `<ns>_lexical_df`: per-term document frequency, `<ns>_lexical_stats`: chunk count, total length
   and CJK terms. Both are kept incrementally by each write, in its transaction. They are split into
   `write_shards` rows per term: a writer takes one shard with a transaction-scoped advisory lock and
@@ -20,18 +20,21 @@ Scoring is bm25s's default ("lucene"): idf = ln(1 + (N - df + 0.5) / (df + 0.5))
 idf * tf / (tf + k1 * (1 - b + b * dl / avgdl)), a query term counted as often as it occurs, so
 rankings match `BM25Store` on the same texts.
 
-Bounded queries: a query scores at most about `max_candidates` chunks per part, never every chunk of
-a term that most chunks contain. Terms are taken rarest first while their document frequencies add
-up to at most `max_candidates`: every chunk containing one of them is scored (exact: when all the
-query's terms fit, the ranking is bm25s's). The remaining common terms still add to those chunks'
-scores; chunks containing none of the rare terms are found only among the first `max_candidates`
-containing all the common ones. A chunk with only some of the common terms and none of the rare
-ones scores low on BM25 anyway; that is the trade-off.
+Bounded queries: a query never scores every chunk of a term that most chunks contain. Its terms
+are taken rarest first while their document frequencies add up to at most `max_candidates`: every
+chunk containing one of these rare terms is scored with all the query's terms. A chunk without any
+of them scores less than the remaining common terms' summed weights (a term's tf part is under 1),
+so when k chunks already score that much the ranking is exact, as it is when all the terms fit.
+Otherwise the first `max_candidates` chunks containing all the common terms are scored too (and,
+when no term is rare, the first `max_candidates` containing the rarest): chunks with only some of
+the common terms and none of the rare ones can be missed. They score low on BM25 (common terms
+have a small idf); that is the trade-off for a bounded cost (`bench/lexical_postgres.py`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import random
 import re
@@ -53,8 +56,6 @@ from retrieval.lexical.tokenize import is_cjk, tokenize
 # PostgreSQL refuses lexemes of 2 KB or more; a "word" that long (base64, a hash run together) is
 # stored as its digest, on both the document and the query side, so it still matches itself.
 MAX_LEXEME_BYTES = 255
-# PostgreSQL keeps at most this many positions per lexeme (more are dropped silently).
-MAX_POSITIONS = 256
 
 _NAMESPACE = re.compile(r"[a-z_][a-z0-9_]{0,39}")
 # Tables created (and committed) in this process, keyed by database and namespace.
@@ -73,16 +74,18 @@ def _quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def tsvector_literal(counts: Counter[str]) -> str:
-    """A tsvector whose every lexeme has positions 1..tf: the positions only carry the count."""
-    return " ".join(
-        f"{_quote(term)}:{','.join(map(str, range(1, min(tf, MAX_POSITIONS) + 1)))}"
-        for term, tf in counts.items()
-    )
+def tsvector_literal(terms: Iterable[str]) -> str:
+    return " ".join(map(_quote, terms))
 
 
-def tsquery_literal(terms: Iterable[str], operator: str) -> str:
-    return f" {operator} ".join(_quote(t) for t in terms)
+def or_(terms: Iterable[str]) -> str:
+    """A tsquery matching any of `terms`."""
+    return " | ".join(map(_quote, terms))
+
+
+def and_(terms: Iterable[str]) -> str:
+    """A tsquery matching all of `terms`."""
+    return " & ".join(map(_quote, terms))
 
 
 def _subquery(ids: IdSet) -> tuple[str, list]:
@@ -144,6 +147,58 @@ class _Row:
         terms = tokenize(text)
         return cls(text, Counter(map(lexeme, terms)), len(terms), sum(map(is_cjk, terms)))
 
+    def columns(self) -> tuple:
+        """(length, cjk, terms, tf, text), as the insert and update statements take them."""
+        repeated = {t: n for t, n in self.counts.items() if n > 1}
+        return self.length, self.cjk, tsvector_literal(self.counts), json.dumps(repeated), self.text
+
+
+_ROWS = (
+    "unnest(%s::bigint[], %s::int[], %s::int[], %s::text[]::tsvector[], %s::text[]::jsonb[],"
+    " %s::text[]) AS u(id, length, cjk, terms, tf, text)"
+)
+
+
+def _row_params(ids: list[int], rows: list[_Row]) -> list:
+    return [ids, *map(list, zip(*(r.columns() for r in rows), strict=True))]
+
+
+class _Scoring:
+    """BM25 of one query's terms over chunks chosen by a condition, computed in PostgreSQL."""
+
+    def __init__(
+        self, table: str, weights: dict[str, float], k1: float, b: float, avgdl: float
+    ) -> None:
+        self.table, self.weights = table, weights  # term -> idf times its count in the query
+        self.norm = (k1 * (1 - b), k1 * b / avgdl)  # tf + these, times length: BM25's divisor
+
+    def bound(self, terms: Iterable[str]) -> float:
+        """More than any chunk can score from `terms` alone."""
+        return sum(self.weights[t] for t in terms)
+
+    def top(self, cursor, condition: str, params: list, k: int) -> list[VectorHit]:
+        """The `k` best chunks `c` meeting `condition`. Each term's tf is 0 when the chunk lacks
+        it, else its count in `tf` (1 when not there); OFFSET 0 computes them once per row."""
+        tf = ", ".join(
+            f"CASE WHEN c.terms @@ %s::tsquery THEN coalesce((c.tf ->> %s)::float8, 1)"
+            f" ELSE 0 END AS tf{i}"
+            for i in range(len(self.weights))
+        )
+        score = " + ".join(f"%s * tf{i} / (tf{i} + norm)" for i in range(len(self.weights)))
+        cursor.execute(
+            f"SELECT id, {score} AS score FROM ("
+            f" SELECT c.id, %s + %s * c.length AS norm, {tf} FROM {self.table} c"
+            f" WHERE {condition} OFFSET 0) s ORDER BY score DESC, id LIMIT %s",
+            [
+                *self.weights.values(),
+                *self.norm,
+                *(p for t in self.weights for p in (_quote(t), t)),
+                *params,
+                k,
+            ],
+        )
+        return [VectorHit(int(i), float(s)) for i, s in cursor.fetchall()]
+
 
 class PostgresBM25Store:
     """The `BM25Store` interface on PostgreSQL tables (see the module docstring)."""
@@ -155,7 +210,7 @@ class PostgresBM25Store:
         namespace: str = "kbqa",
         k1: float = 1.2,
         b: float = 0.75,
-        max_candidates: int = 20_000,
+        max_candidates: int = 10_000,
         write_shards: int = 8,
     ) -> None:
         if not _NAMESPACE.fullmatch(namespace):
@@ -196,11 +251,14 @@ class PostgresBM25Store:
                 f"""
                 CREATE TABLE IF NOT EXISTS {self._chunk} (
                     id bigint PRIMARY KEY,
-                    text text NOT NULL,
                     length integer NOT NULL,
                     cjk integer NOT NULL,
-                    terms tsvector NOT NULL
+                    terms tsvector NOT NULL,
+                    tf jsonb NOT NULL,
+                    text text NOT NULL
                 );
+                ALTER TABLE {self._chunk} ALTER COLUMN terms SET STORAGE MAIN,
+                    ALTER COLUMN tf SET STORAGE MAIN;
                 CREATE INDEX IF NOT EXISTS {self._chunk}_terms ON {self._chunk}
                     USING gin (terms);
                 CREATE TABLE IF NOT EXISTS {self._df} (
@@ -291,17 +349,10 @@ class PostgresBM25Store:
         ids inserted."""
         new = [rows.get(i) or _Row("", Counter(), 0, 0) for i in ids]
         cursor.execute(
-            f"INSERT INTO {self._chunk} AS old (id, text, length, cjk, terms)"
-            " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[],"
-            " %s::text[]::tsvector[]) ORDER BY 1"
+            f"INSERT INTO {self._chunk} AS old (id, length, cjk, terms, tf, text)"
+            f" SELECT * FROM {_ROWS} ORDER BY id"
             " ON CONFLICT (id) DO UPDATE SET id = old.id WHERE false RETURNING id",
-            [
-                ids,
-                [r.text for r in new],
-                [r.length for r in new],
-                [r.cjk for r in new],
-                [tsvector_literal(r.counts) for r in new],
-            ],
+            _row_params(ids, new),
         )
         return {r[0] for r in cursor.fetchall()}
 
@@ -317,20 +368,12 @@ class PostgresBM25Store:
         return cursor.fetchall()
 
     def _replace(self, cursor, ids: list[int], rows: dict[int, _Row]) -> None:
-        if not ids:
-            return
-        cursor.execute(
-            f"UPDATE {self._chunk} AS c SET text = u.text, length = u.length, cjk = u.cjk,"
-            " terms = u.terms FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[],"
-            " %s::text[]::tsvector[]) AS u(id, text, length, cjk, terms) WHERE c.id = u.id",
-            [
-                ids,
-                [rows[i].text for i in ids],
-                [rows[i].length for i in ids],
-                [rows[i].cjk for i in ids],
-                [tsvector_literal(rows[i].counts) for i in ids],
-            ],
-        )
+        if ids:
+            cursor.execute(
+                f"UPDATE {self._chunk} AS c SET length = u.length, cjk = u.cjk, terms = u.terms,"
+                f" tf = u.tf, text = u.text FROM {_ROWS} WHERE c.id = u.id",
+                _row_params(ids, [rows[i] for i in ids]),
+            )
 
     def _apply(self, cursor, shard: int, delta: _Delta) -> None:
         """Add the write's deltas to its shard's rows, in term order."""
@@ -343,10 +386,12 @@ class PostgresBM25Store:
                 " ON CONFLICT (term, shard) DO UPDATE SET df = old.df + EXCLUDED.df",
                 [shard, changed, [delta.df[t] for t in changed]],
             )
-            cursor.execute(
-                f"DELETE FROM {self._df} WHERE shard = %s AND term = ANY(%s) AND df = 0",
-                [shard, changed],
-            )
+            fallen = [t for t in changed if delta.df[t] < 0]
+            if fallen:  # rows a removal brought to 0: the vocabulary does not keep growing
+                cursor.execute(
+                    f"DELETE FROM {self._df} WHERE shard = %s AND term = ANY(%s) AND df = 0",
+                    [shard, fallen],
+                )
         if delta.chunks or delta.length or delta.cjk:
             cursor.execute(
                 f"INSERT INTO {self._stats} AS old (shard, chunks, length, cjk)"
@@ -426,64 +471,40 @@ class PostgresBM25Store:
                 t: n * math.log(1 + (chunks - dfs[t] + 0.5) / (dfs[t] + 0.5))
                 for t, n in counts.items()
             }
-            candidates, params = self._candidates(dfs, allowed_ids, excluded_ids)
-            avgdl = length / chunks
-            cursor.execute(
-                f"""
-                WITH q(term, weight) AS (SELECT * FROM unnest(%s::text[], %s::float8[]))
-                SELECT c.id, sum(q.weight * cardinality(u.positions)
-                                 / (cardinality(u.positions) + %s + %s * c.length)) AS score
-                FROM ({candidates}) c
-                CROSS JOIN LATERAL unnest(ts_filter(setweight(c.terms, 'A', %s::text[]), '{{a}}'))
-                    AS u(lexeme, positions, weights)
-                JOIN q ON q.term = u.lexeme
-                GROUP BY c.id ORDER BY score DESC, c.id LIMIT %s
-                """,
-                [
-                    list(weights),
-                    list(weights.values()),
-                    self.k1 * (1 - self.b),
-                    self.k1 * self.b / avgdl,
-                    *params,
-                    list(weights),
-                    k,
-                ],
-            )
-            hits = [VectorHit(int(i), float(s)) for i, s in cursor.fetchall()]
+            scoring = _Scoring(self._chunk, weights, self.k1, self.b, length / chunks)
+            filters = self._filters(allowed_ids, excluded_ids)
+            hits = self._ranked(cursor, scoring, dfs, filters, k)
         return LexicalResult(hits=hits, script_overlap=overlap)
 
-    def _candidates(
-        self, dfs: dict[str, int], allowed_ids: IdSet | None, excluded_ids: IdSet | None
-    ) -> tuple[str, list]:
-        """SQL selecting (id, length, terms) of the chunks to score (see `plan_candidates`)."""
-        filters, filter_params = self._filters(allowed_ids, excluded_ids)
+    def _ranked(
+        self, cursor, scoring: _Scoring, dfs: dict[str, int], filters: tuple[str, list], k: int
+    ) -> list[VectorHit]:
+        """The top `k`, scoring every chunk with a rare term, and chunks with only common terms
+        only when they could matter (see `plan_candidates` and the module docstring)."""
+        where, params = filters
         rare, common = plan_candidates(dfs, self.max_candidates)
-        table = f"{self._chunk} c"
-        if not common:  # every matching chunk: the exact ranking
-            return (
-                f"SELECT c.id, c.length, c.terms FROM {table}"
-                f" WHERE c.terms @@ %s::tsquery{filters}",
-                [tsquery_literal(rare, "|"), *filter_params],
-            )
-        parts: list[tuple[str, int | None]] = []
+        hits: list[VectorHit] = []
         if rare:
-            parts.append((tsquery_literal(rare, "|"), None))  # at most max_candidates by df
-        parts.append((tsquery_literal(common, "&"), self.max_candidates))
+            hits = scoring.top(cursor, f"c.terms @@ %s::tsquery{where}", [or_(rare), *params], k)
+        # A chunk without a rare term scores below the common terms' summed weights (each term's
+        # tf part is under 1): once k chunks score at least that, the ranking is exact.
+        if not common or (len(hits) == k and hits[-1].score >= scoring.bound(common)):
+            return hits
+        parts = [(and_(common), self.max_candidates)]
         if not rare:  # common terms only: a query whose terms never co-occur still finds some
-            rarest = min(common, key=lambda t: (dfs[t], t))
-            parts.append((_quote(rarest), self.max_candidates))
-        selects, params = [], []
+            parts.append((_quote(min(common, key=lambda t: (dfs[t], t))), self.max_candidates))
+        selects, select_params = [], []
         for tsquery, limit in parts:
             selects.append(
-                f"(SELECT c.id FROM {table} WHERE c.terms @@ %s::tsquery{filters}"
-                + (" LIMIT %s)" if limit else ")")
+                f"(SELECT c.id FROM {self._chunk} c WHERE c.terms @@ %s::tsquery{where} LIMIT %s)"
             )
-            params += [tsquery, *filter_params, *([limit] if limit else [])]
-        return (
-            f"SELECT c.id, c.length, c.terms FROM {table}"
-            f" WHERE c.id IN ({' UNION '.join(selects)})",
-            params,
-        )
+            select_params += [tsquery, *params, limit]
+        condition = f"c.id IN ({' UNION '.join(selects)})"
+        if rare:
+            condition += " AND NOT c.terms @@ %s::tsquery"
+            select_params.append(or_(rare))
+        more = scoring.top(cursor, condition, select_params, k)
+        return sorted(hits + more, key=lambda h: (-h.score, h.id))[:k]
 
     def texts(self, ids: Sequence[int]) -> dict[int, str]:
         """Stored text of each chunk id (ids not stored are absent)."""

@@ -246,6 +246,12 @@ def test_candidates_are_capped_for_common_terms(tmp_path: Path, db):
     # The rare term's chunks are all scored, common terms adding to them: still bm25s's top.
     full = reference.search(query="rare common", k=100).hits
     assert_same_ranking(store.search(query="rare common", k=2), full, 2)
+    # Fewer rare chunks than k: common-only chunks fill in, each with its true score.
+    more = store.search(query="rare common", k=5).hits
+    assert [h.id for h in more[:2]] == [h.id for h in full[:2]] and len(more) == 5
+    theirs = {h.id: h.score for h in full}
+    for hit in more:
+        assert hit.score == pytest.approx(theirs[hit.id], rel=1e-5)
     # Common terms only: at most the cap is scored, each with its true BM25 score.
     result = store.search(query="common filler", k=50)
     assert 0 < len(result.hits) <= 10
