@@ -12,9 +12,9 @@ Layout (tables prefixed by `namespace`, so `manage.py evaluate` can build a thro
 - `<ns>_lexical_df`: per-term document frequency, `<ns>_lexical_stats`: chunk count, total length
   and CJK terms. Both are kept incrementally by each write, in its transaction. They are split into
   `write_shards` rows per term: a writer takes one shard with a transaction-scoped advisory lock and
-  adds its deltas there (readers sum the shards), so concurrent ingestions neither wait for each
-  other on the rows of common terms nor deadlock (the only lock they can wait for is one shard
-  lock, taken before any row).
+  adds its deltas there (readers sum the shards), so concurrent ingestions do not wait for each
+  other on the rows of common terms. Nor can they deadlock: a write waits only for a shard (taken
+  first, while holding none) and for chunk rows, which every write claims in id order.
 
 Scoring is bm25s's default ("lucene"): idf = ln(1 + (N - df + 0.5) / (df + 0.5)), term score =
 idf * tf / (tf + k1 * (1 - b + b * dl / avgdl)), a query term counted as often as it occurs, so
@@ -320,24 +320,26 @@ class PostgresBM25Store:
         """A statistics shard for this transaction: one it holds already, else a free one, else
         wait for one. Held until the transaction ends; waiting while holding none cannot
         deadlock with another writer (a holder never waits for a second shard)."""
-        cursor.execute(
-            "SELECT objid::int FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
-            " AND pid = pg_backend_pid() AND granted AND classid::bigint = %s"
-            " AND objid::bigint < %s LIMIT 1",
-            [self._lock_key, self.write_shards],
-        )
-        held = cursor.fetchone()
-        if held:
-            return held[0]
         start = random.randrange(self.write_shards)
         cursor.execute(
-            "SELECT s FROM (SELECT (g + %s) %% %s AS s FROM generate_series(0, %s - 1) g) t"
-            " WHERE pg_try_advisory_xact_lock(%s, s) LIMIT 1",
-            [start, self.write_shards, self.write_shards, self._lock_key],
+            "SELECT coalesce("
+            " (SELECT objid::int FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
+            "  AND pid = pg_backend_pid() AND granted AND classid::bigint = %s"
+            "  AND objid::bigint < %s LIMIT 1),"
+            " (SELECT s FROM (SELECT (g + %s) %% %s AS s FROM generate_series(0, %s - 1) g) t"
+            "  WHERE pg_try_advisory_xact_lock(%s, s) LIMIT 1))",
+            [
+                self._lock_key,
+                self.write_shards,
+                start,
+                self.write_shards,
+                self.write_shards,
+                self._lock_key,
+            ],
         )
-        free = cursor.fetchone()
-        if free:
-            return free[0]
+        shard = cursor.fetchone()[0]
+        if shard is not None:
+            return shard
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [self._lock_key, start])
         return start
 

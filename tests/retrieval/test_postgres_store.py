@@ -223,6 +223,29 @@ def test_clear_empties_the_store(store):
     assert ids(store.search(query="cafeteria", k=3)) == [3]
 
 
+def test_drop_removes_the_namespace(store):
+    store.update(add_ids=[1], texts=[ENGLISH[0]])
+    other = new_store()
+    other.update(add_ids=[1], texts=[ENGLISH[1]])
+    store.drop()
+    assert store.count() == 0 and store.search(query="cafeteria", k=3).hits == []
+    assert ids(other.search(query="expense", k=3)) == [1]  # another namespace is untouched
+    store.update(add_ids=[2], texts=[ENGLISH[0]])  # and a later write creates it again
+    assert ids(store.search(query="cafeteria", k=3)) == [2]
+
+
+def test_a_transaction_keeps_one_statistics_shard(store):
+    store.update(add_ids=[1], texts=[ENGLISH[0]])
+    store.update(add_ids=[2], texts=[ENGLISH[1]])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
+            " AND pid = pg_backend_pid() AND classid::bigint = %s",
+            [store._lock_key],
+        )
+        assert cursor.fetchone()[0] == 1
+
+
 def test_odd_terms_are_stored_and_found(store):
     long_word = "x" * (MAX_LEXEME_BYTES + 50)
     assert lexeme(long_word) != long_word
