@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from retrieval.lexical.bm25_store import BM25Store
 from retrieval.lexical.postgres_store import (
@@ -175,6 +176,12 @@ def test_array_and_queryset_filters_apply_before_the_top_k(store):
         chunk_ids[3],
     ]
     assert ids(store.search(query="alpha", k=5, allowed_ids=Group.objects.none())) == []
+    with CaptureQueriesContext(connection) as queries:  # the QuerySet is joined, never read
+        store.search(query="alpha", k=5, allowed_ids=readable)
+    assert not any(q["sql"].startswith('SELECT "auth_group"') for q in queries.captured_queries)
+    assert any(
+        '"auth_group"' in q["sql"] and store._chunk in q["sql"] for q in queries.captured_queries
+    )
     excluded = np.array(chunk_ids[:2])
     assert ids(store.search(query="alpha", k=5, excluded_ids=excluded)) == chunk_ids[2:]
     assert (
