@@ -26,9 +26,10 @@ chunk containing one of these rare terms is scored with all the query's terms. A
 of them scores less than the remaining common terms' summed weights (a term's tf part is under 1),
 so when k chunks already score that much the ranking is exact, as it is when all the terms fit.
 Otherwise the first `max_candidates` chunks containing all the common terms are scored too (and,
-when no term is rare, the first `max_candidates` containing the rarest): chunks with only some of
-the common terms and none of the rare ones can be missed. They score low on BM25 (common terms
-have a small idf); that is the trade-off for a bounded cost (`bench/lexical_postgres.py`).
+when that still leaves fewer than k, the first `max_candidates` containing the rarest of them):
+chunks with only some of the common terms and none of the rare ones can be missed. They score
+low on BM25 (common terms have a small idf); that is the trade-off for a bounded cost
+(`bench/lexical_postgres.py`).
 """
 
 from __future__ import annotations
@@ -492,21 +493,24 @@ class PostgresBM25Store:
         # tf part is under 1): once k chunks score at least that, the ranking is exact.
         if not common or (len(hits) == k and hits[-1].score >= scoring.bound(common)):
             return hits
-        parts = [(and_(common), self.max_candidates)]
-        if not rare:  # common terms only: a query whose terms never co-occur still finds some
-            parts.append((_quote(min(common, key=lambda t: (dfs[t], t))), self.max_candidates))
-        selects, select_params = [], []
-        for tsquery, limit in parts:
-            selects.append(
-                f"(SELECT c.id FROM {self._chunk} c WHERE c.terms @@ %s::tsquery{where} LIMIT %s)"
+        # Then the first max_candidates chunks with all the common terms and, when that leaves
+        # fewer than k, with the rarest of them; each skipping chunks scored already.
+        scored = [or_(rare)] if rare else []
+        rarest = _quote(min(common, key=lambda t: (dfs[t], t)))
+        for tsquery in [and_(common)] if rare else [and_(common), rarest]:
+            new = "".join(" AND NOT c.terms @@ %s::tsquery" for _ in scored)
+            condition = (
+                f"c.id IN (SELECT c.id FROM {self._chunk} c WHERE c.terms @@ %s::tsquery{new}"
+                f"{where} LIMIT %s)"
             )
-            select_params += [tsquery, *params, limit]
-        condition = f"c.id IN ({' UNION '.join(selects)})"
-        if rare:
-            condition += " AND NOT c.terms @@ %s::tsquery"
-            select_params.append(or_(rare))
-        more = scoring.top(cursor, condition, select_params, k)
-        return sorted(hits + more, key=lambda h: (-h.score, h.id))[:k]
+            more = scoring.top(
+                cursor, condition, [tsquery, *scored, *params, self.max_candidates], k
+            )
+            hits = sorted(hits + more, key=lambda h: (-h.score, h.id))[:k]
+            if len(hits) == k:
+                break
+            scored.append(tsquery)
+        return hits
 
     def texts(self, ids: Sequence[int]) -> dict[int, str]:
         """Stored text of each chunk id (ids not stored are absent)."""
