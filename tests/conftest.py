@@ -94,7 +94,7 @@ def pgvector_url(tmp_path_factory) -> Iterator[str]:
     except subprocess.TimeoutExpired:
         pytest.skip("the pgvector server (pgserver wheel) did not start within 3 minutes")
     if started.returncode != 0:
-        pytest.skip(f"the pgvector server (pgserver wheel) could not start: {started.stderr[-500:]}")
+        pytest.skip(f"the pgvector server (pgserver wheel) did not start: {started.stderr[-500:]}")
     yield started.stdout.strip()
     subprocess.run([*script, "stop", str(folder)], capture_output=True, timeout=120)
 
