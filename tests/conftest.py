@@ -94,9 +94,42 @@ def pgvector_url(tmp_path_factory) -> Iterator[str]:
     except subprocess.TimeoutExpired:
         pytest.skip("the pgvector server (pgserver wheel) did not start within 3 minutes")
     if started.returncode != 0:
-        pytest.skip(f"the pgvector server (pgserver wheel) could not start: {started.stderr[-500:]}")
+        reason = started.stderr[-500:]
+        pytest.skip(f"the pgvector server (pgserver wheel) could not start: {reason}")
     yield started.stdout.strip()
     subprocess.run([*script, "stop", str(folder)], capture_output=True, timeout=120)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """The endpoint URL of a real S3 HTTP server on 127.0.0.1 (moto's, from the dev
+    requirements): the app reaches it through boto3 and django-storages exactly as it reaches a
+    MinIO. Skips saying why when moto is not installed."""
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        pytest.skip("moto is not installed (requirements-dev.txt): no S3 server to test against")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not _reachable("127.0.0.1", port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.skip("moto's S3 server did not start")
+        time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=30)
 
 
 class WorkerProcess:

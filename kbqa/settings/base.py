@@ -20,6 +20,7 @@ from kbqa.settings.signin import (
     local_settings,
     oidc_settings,
 )
+from kbqa.settings.storage import upload_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -144,8 +145,15 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-MEDIA_ROOT = DATA_DIR / "uploads"
-MEDIA_URL = "media/"
+
+# Uploaded originals: Django's storage API, a folder or an S3-compatible store (storage.py).
+MEDIA_ROOT = Path(env_str("KBQA_STORAGE_DIR", str(DATA_DIR / "uploads"))).resolve()
+MEDIA_URL = "media/"  # never served: downloads go through the permission-checking view
+KBQA_S3_BUCKET = env_str("KBQA_S3_BUCKET")
+STORAGES = {
+    "default": upload_storage(),
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat"
@@ -436,5 +444,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("KBQA_LOG_LEVEL", "INFO")},
 }
 
-for _directory in (DATA_DIR, MEDIA_ROOT, BROKER_DIR / "control", MODEL_DIR):
+for _directory in (DATA_DIR, BROKER_DIR / "control", MODEL_DIR):
     _directory.mkdir(parents=True, exist_ok=True)
