@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,7 +78,7 @@ def database_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def pgvector_url(tmp_path_factory) -> Iterator[str]:
+def pgvector_url() -> Iterator[str]:
     """A real PostgreSQL server with pgvector: `KBQA_TEST_PGVECTOR_URL` (bin/test starts one), or
     one this run starts from the pgserver wheel (`bin/pgvector-server`); skips saying why when
     neither can be had."""
@@ -85,7 +86,9 @@ def pgvector_url(tmp_path_factory) -> Iterator[str]:
     if url:
         yield url
         return
-    folder = tmp_path_factory.mktemp("pgvector")
+    # Not under pytest's temporary folder: it is private to the user running the tests (0700),
+    # and pgserver runs PostgreSQL as a user of its own when that is root.
+    folder = Path(tempfile.mkdtemp(prefix="kbqa-pgvector-"))
     script = [sys.executable, str(REPO / "bin" / "pgvector-server")]
     try:
         started = subprocess.run(
@@ -98,6 +101,7 @@ def pgvector_url(tmp_path_factory) -> Iterator[str]:
         pytest.skip(f"the pgvector server (pgserver wheel) could not start: {reason}")
     yield started.stdout.strip()
     subprocess.run([*script, "stop", str(folder)], capture_output=True, timeout=120)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def free_port() -> int:
