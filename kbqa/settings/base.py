@@ -444,5 +444,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("KBQA_LOG_LEVEL", "INFO")},
 }
 
-for _directory in (DATA_DIR, BROKER_DIR / "control", MODEL_DIR):
+for _directory in (DATA_DIR, MODEL_DIR, *([] if REDIS_URL else [BROKER_DIR / "control"])):
     _directory.mkdir(parents=True, exist_ok=True)
