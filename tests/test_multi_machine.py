@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import secrets
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -44,6 +46,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(MISSING), reason=MISSING)
 REDIS_URL = "redis://127.0.0.1:6379/0"
 S3_KEYS = {"KBQA_S3_ACCESS_KEY_ID": "kbqa-test", "KBQA_S3_SECRET_ACCESS_KEY": "kbqa-test-secret"}
 WORKERS = ("machine-1", "machine-2")
+ADMIN_PASSWORD = secrets.token_urlsafe(12)
 
 
 @dataclass
@@ -82,14 +85,17 @@ def test_an_upload_to_the_web_is_indexed_by_a_worker_and_answered_with_its_citat
         print("indexed by:", indexed_by)  # which worker took which (either may take both)
         assert set(indexed_by) == set(ids) and set(indexed_by.values()) <= set(WORKERS)
 
-        answer = web.post(
-            "/api/v1/ask/", json={"question": "When does the Zorblax cafeteria open?"}
-        )
-        assert answer.status_code == 200, answer.text
-        data = answer.json()
-        assert not data["refused"], (data, cluster.log_tails())
-        assert "7:45" in data["answer"], data
-        assert any(c["document_id"] == ids[0] and c["page"] == 2 for c in data["citations"]), data
+        _assert_answered_from(web, ids[0], cluster)
+
+    # The web machine (which ingested nothing) renders the cited page and serves the download
+    # from the store, keeping only its caches.
+    with _signed_in(cluster.web) as browser:
+        page = browser.get(f"/documents/{ids[0]}/pages/2.png")
+        assert page.status_code == 200 and page.content.startswith(b"\x89PNG"), page.text[:500]
+        download = browser.get(f"/documents/{ids[0]}/download/")
+        assert download.status_code == 200 and download.content == pdf.read_bytes()
+    web_dir = cluster.data_dirs["web"]
+    assert any((web_dir / "pages").rglob("2.png")) and any((web_dir / "originals").iterdir())
 
     # The originals are in the shared store and nowhere else; no machine holds an index.
     stored = _bucket_keys(cluster)
@@ -99,6 +105,30 @@ def test_an_upload_to_the_web_is_indexed_by_a_worker_and_answered_with_its_citat
         assert not kept & {"northwind-handbook.pdf", "parking.txt"}, (name, kept)
         assert not (data_dir / "index").exists() and not (data_dir / "bm25").exists(), name
         assert not (data_dir / "uploads").exists(), name
+
+
+def _assert_answered_from(web, document_id: int, cluster: Cluster) -> None:
+    """Asked through the web's API: the answer cites the handbook's page 2, which holds it."""
+    answer = web.post("/api/v1/ask/", json={"question": "When does the Zorblax cafeteria open?"})
+    assert answer.status_code == 200, answer.text
+    data = answer.json()
+    assert not data["refused"], (data, cluster.log_tails())
+    assert "7:45" in data["answer"], data
+    assert any(c["document_id"] == document_id and c["page"] == 2 for c in data["citations"]), data
+
+
+@contextmanager
+def _signed_in(web_url: str) -> Iterator:
+    """A browser's session on the web machine: the login form, with its CSRF token."""
+    import httpx
+
+    with httpx.Client(base_url=web_url, timeout=600) as browser:
+        form = browser.get("/accounts/login/").text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+        fields = {"username": "admin", "password": ADMIN_PASSWORD, "csrfmiddlewaretoken": token}
+        signed = browser.post("/accounts/login/", data=fields)
+        assert signed.status_code == 302, signed.text[:500]
+        yield browser
 
 
 def _upload(web, path: Path, content_type: str) -> int:
@@ -167,6 +197,7 @@ def cluster(pgvector_url: str, s3_server: str, tmp_path: Path) -> Iterator[Clust
         "KBQA_S3_REGION": "us-east-1",
         **S3_KEYS,
         "KBQA_BIND": f"127.0.0.1:{port}",
+        "KBQA_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "PYTHONUNBUFFERED": "1",
     }
     data_dirs = {name: tmp_path / name for name in ("web", *WORKERS)}
