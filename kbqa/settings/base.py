@@ -1,8 +1,11 @@
 """Settings shared by every environment.
 
 Everything that differs between a laptop and production comes from the environment:
-`KBQA_DATA_DIR` (uploads, index, embedded database and broker), `DATABASE_URL` (PostgreSQL
-instead of SQLite), `REDIS_URL` (Redis instead of the file-system Celery transport).
+`KBQA_DATA_DIR` (this machine's folder: uploads, index, embedded database and broker),
+`DATABASE_URL` (PostgreSQL instead of SQLite), `REDIS_URL` (Redis instead of the file-system
+Celery transport), `KBQA_INDEX_BACKEND` and `KBQA_S3_*` / `KBQA_STORAGE_DIR` (the index in the
+database and uploads in a shared store: nothing kept per machine, README "Running on several
+machines").
 """
 
 from __future__ import annotations
@@ -149,7 +152,6 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Uploaded originals: Django's storage API, a folder or an S3-compatible store (storage.py).
 MEDIA_ROOT = Path(env_str("KBQA_STORAGE_DIR", str(DATA_DIR / "uploads"))).resolve()
 MEDIA_URL = "media/"  # never served: downloads go through the permission-checking view
-KBQA_S3_BUCKET = env_str("KBQA_S3_BUCKET")
 STORAGES = {
     "default": upload_storage(),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
