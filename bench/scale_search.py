@@ -64,13 +64,29 @@ def mixture(n: int, centers: np.ndarray, spreads: np.ndarray, rng: np.random.Gen
     return out
 
 
-def make_data(n: int, dim: int, collections: int, queries: int, readable: float, seed: int):
+def make_data(
+    n: int, dim: int, collections: int, queries: int, readable: float, seed: int, kind: str
+):
     """Vectors, their chunk ids and collections, and the queries with each one's readable
     collections; the same arguments always give the same data (a `--reuse` run regenerates the
-    vectors here rather than reading them back)."""
+    vectors here rather than reading them back).
+
+    `kind` "topics" (the default): topics of ~500 chunks whose centers are themselves spread
+    around a few broad subjects, so neighbouring topics overlap, as text embeddings do.
+    "islands": ~500-chunk clusters around independent random centers, which in 384 dimensions are
+    all orthogonal to one another: nothing lies between two clusters, the worst case for a graph
+    index (its greedy descent gets no gradient towards the right cluster) and the best for IVF
+    (its lists are the clusters)."""
     rng = np.random.default_rng(seed)
     n_centers = max(100, n // 500)
-    centers = rng.standard_normal((n_centers, dim), dtype=np.float32)
+    if kind == "islands":
+        centers = rng.standard_normal((n_centers, dim), dtype=np.float32)
+    else:
+        subjects = rng.standard_normal((max(20, n_centers // 100), dim), dtype=np.float32)
+        subjects /= np.linalg.norm(subjects, axis=1, keepdims=True)
+        centers = subjects[rng.integers(0, len(subjects), n_centers)] + 0.9 * rng.standard_normal(
+            (n_centers, dim), dtype=np.float32
+        ) / np.sqrt(dim)
     centers /= np.linalg.norm(centers, axis=1, keepdims=True)
     spreads = rng.uniform(0.5, 0.9, n_centers).astype(np.float32)
     vectors = mixture(n, centers, spreads, rng)
@@ -227,6 +243,8 @@ def prepare_database(args, url: str, data) -> dict:
 
     vectors, ids, chunk_collection, _, _ = data
     signature = f"n={args.n} dim={args.dim} collections={args.collections} seed={args.seed}"
+    if args.data != "islands":  # the first 1M database (islands) was built before `--data`
+        signature += f" data={args.data}"
     with psycopg.connect(url, autocommit=True) as connection:
         if args.reuse:
             try:
@@ -345,6 +363,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="chunks (vectors)")
     parser.add_argument("--dim", type=int, default=384, help="default embedder: e5-small, 384")
+    parser.add_argument(
+        "--data", choices=("topics", "islands"), default="topics", help="see make_data"
+    )
     parser.add_argument("--collections", type=int, default=1_000)
     parser.add_argument("--readable", type=float, default=0.10, help="share a user reads")
     parser.add_argument("--queries", type=int, default=200)
@@ -370,7 +391,9 @@ def main() -> None:
         flush=True,
     )
     begin = time.perf_counter()
-    data = make_data(args.n, args.dim, args.collections, args.queries, args.readable, args.seed)
+    data = make_data(
+        args.n, args.dim, args.collections, args.queries, args.readable, args.seed, args.data
+    )
     vectors, ids, chunk_collection, queries, readable_sets = data
     print(f"generated {args.n:,} × {args.dim} in {time.perf_counter() - begin:.0f} s", flush=True)
 
@@ -393,7 +416,7 @@ def main() -> None:
             capture_output=True,
             text=True,
         ).stdout.strip()
-    database = f"scale_{args.n}"
+    database = f"scale_{args.n}" + ("" if args.data == "islands" else f"_{args.data}")
     with psycopg.connect(base_url, autocommit=True) as connection:
         version = connection.execute("SELECT version()").fetchone()[0].split(" on ")[0]
         if not connection.execute(
@@ -424,7 +447,7 @@ def main() -> None:
 
     n_label = f"{args.n / 1e6:g}M" if args.n >= 1_000_000 else f"{args.n // 1000}k"
     print(
-        f"\n{n_label} chunks, {args.dim} dims, {args.collections:,} collections, "
+        f"\n{n_label} chunks ({args.data}), {args.dim} dims, {args.collections:,} collections, "
         f"{args.queries} queries; filter: the user reads {args.readable:.0%} of the collections "
         f"(≈{allowed_masks.sum(axis=1).mean():,.0f} chunks)\n"
     )
