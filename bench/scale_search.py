@@ -315,6 +315,27 @@ def sizes(url: str) -> dict:
     )
 
 
+def start_server(folder: str, shared_buffers: str) -> str:
+    """Start (or find running) the pgvector server in `folder` with `shared_buffers` (set once
+    with ALTER SYSTEM, which needs a restart); returns its URL."""
+    import psycopg
+
+    server = [sys.executable, str(REPO / "bin" / "pgvector-server")]
+
+    def start() -> str:
+        return subprocess.run(
+            [*server, "start", folder], check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    url = start()
+    with psycopg.connect(url, autocommit=True) as connection:
+        if connection.execute("SHOW shared_buffers").fetchone()[0] == shared_buffers:
+            return url
+        connection.execute(f"ALTER SYSTEM SET shared_buffers = '{shared_buffers}'")
+    subprocess.run([*server, "stop", folder], check=True)
+    return start()
+
+
 FILTERED = (
     "SELECT id FROM items WHERE id IN "
     "(SELECT chunk_id FROM chunks WHERE collection_id = ANY(%s)) "
@@ -374,6 +395,9 @@ def main() -> None:
     parser.add_argument("--nprobe", type=int, nargs="+", default=[32, 64])
     parser.add_argument("--threads", type=int, default=2, help="FAISS threads")
     parser.add_argument("--server", default="/tmp/bench-pgv", help="bin/pgvector-server folder")
+    parser.add_argument(
+        "--url", help="use this running server (database kbqa's URL) instead of --server"
+    )
     parser.add_argument("--maintenance-work-mem", default="4GB", help="for the HNSW build")
     parser.add_argument("--build-workers", type=int, default=2, help="parallel HNSW build workers")
     parser.add_argument("--shared-buffers", default="4GB", help="set once, restarts the server")
@@ -397,28 +421,11 @@ def main() -> None:
     vectors, ids, chunk_collection, queries, readable_sets = data
     print(f"generated {args.n:,} × {args.dim} in {time.perf_counter() - begin:.0f} s", flush=True)
 
-    server = str(REPO / "bin" / "pgvector-server")
-    base_url = subprocess.run(
-        [sys.executable, server, "start", args.server], check=True, capture_output=True, text=True
-    ).stdout.strip()
-    with psycopg.connect(base_url, autocommit=True) as connection:
-        current = connection.execute("SHOW shared_buffers").fetchone()[0]
-        if current != args.shared_buffers:
-            connection.execute(f"ALTER SYSTEM SET shared_buffers = '{args.shared_buffers}'")
-            restart = True
-        else:
-            restart = False
-    if restart:
-        subprocess.run([sys.executable, server, "stop", args.server], check=True)
-        base_url = subprocess.run(
-            [sys.executable, server, "start", args.server],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+    base_url = args.url or start_server(args.server, args.shared_buffers)
     database = f"scale_{args.n}" + ("" if args.data == "islands" else f"_{args.data}")
     with psycopg.connect(base_url, autocommit=True) as connection:
         version = connection.execute("SELECT version()").fetchone()[0].split(" on ")[0]
+        buffers = connection.execute("SHOW shared_buffers").fetchone()[0]
         if not connection.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
         ).fetchone():
@@ -431,7 +438,7 @@ def main() -> None:
             "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
         ).fetchone()[0]
     print(
-        f"PostgreSQL: {version}, pgvector {pgvector}, shared_buffers {args.shared_buffers}; "
+        f"PostgreSQL: {version}, pgvector {pgvector}, shared_buffers {buffers}; "
         f"load {build['load_s']:.0f} s, HNSW build {build['build_s']:.0f} s "
         f"(maintenance_work_mem {args.maintenance_work_mem}, {args.build_workers} workers); "
         f"items heap {size['items_heap']:.0f} MiB, HNSW index {size['hnsw']:.0f} MiB, "
