@@ -21,7 +21,7 @@ query), and recall@10 is measured against exact search restricted to what that u
 Single-query latency, one client; FAISS on `--threads` threads. The database folder is kept:
 `--reuse` skips generating, loading and building when the database already holds the same data.
 
-    python bench/scale_search.py --n 100000                  # quick: about 5 minutes on 2 cores
+    python bench/scale_search.py --n 100000                  # quick: a few minutes on 2 cores
     python bench/scale_search.py --n 1000000                 # the HNSW build alone: tens of minutes
     python bench/scale_search.py --n 1000000 --reuse         # search only, on the kept database
 """
