@@ -74,7 +74,7 @@ def main() -> None:
     parse_start = time.perf_counter()
     specs = document_chunk(
         parse_isolated(
-            Path(document.file.path),
+            args.pdf,  # the stored original's content, read where it is
             name=args.pdf.name,
             timeout_s=600,
             memory_mb=settings.KBQA_PARSE_MEMORY_MB,

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,7 +78,7 @@ def database_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def pgvector_url(tmp_path_factory) -> Iterator[str]:
+def pgvector_url() -> Iterator[str]:
     """A real PostgreSQL server with pgvector: `KBQA_TEST_PGVECTOR_URL` (bin/test starts one), or
     one this run starts from the pgserver wheel (`bin/pgvector-server`); skips saying why when
     neither can be had."""
@@ -85,7 +86,9 @@ def pgvector_url(tmp_path_factory) -> Iterator[str]:
     if url:
         yield url
         return
-    folder = tmp_path_factory.mktemp("pgvector")
+    # Not under pytest's temporary folder: it is private to the user running the tests (0700),
+    # and pgserver runs PostgreSQL as a user of its own when that is root.
+    folder = Path(tempfile.mkdtemp(prefix="kbqa-pgvector-"))
     script = [sys.executable, str(REPO / "bin" / "pgvector-server")]
     try:
         started = subprocess.run(
@@ -98,6 +101,39 @@ def pgvector_url(tmp_path_factory) -> Iterator[str]:
         pytest.skip(f"the pgvector server (pgserver wheel) could not start: {reason}")
     yield started.stdout.strip()
     subprocess.run([*script, "stop", str(folder)], capture_output=True, timeout=120)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """The endpoint URL of a real S3 HTTP server on 127.0.0.1 (moto's, from the dev
+    requirements): the app reaches it through boto3 and django-storages exactly as it reaches a
+    MinIO. Skips saying why when moto is not installed."""
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        pytest.skip("moto is not installed (requirements-dev.txt): no S3 server to test against")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not _reachable("127.0.0.1", port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.skip("moto's S3 server did not start")
+        time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@ reason.
 
 `document_ingest` is safe to run any number of times for the same document (a Celery redelivery, a
 restarted worker, a manual re-run): it always ends with exactly one set of chunks and vectors.
-Two runs for the same document never overlap: each holds an exclusive lock file for the document
-(released by the kernel if the process dies), and a second run raises DocumentBusy so Celery retries
-it later.
+Two runs for the same document never overlap, on any machine: each holds an exclusive lock on the
+document (a PostgreSQL advisory lock, or a lock file on SQLite; released if the process dies), and a
+second run raises DocumentBusy so Celery retries it later.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
-from infra.locks import lock_or_raise
+from infra.locks import exclusive
+from infra.storage import local_file
 from ingestion.chunking import ChunkSpec, chunk_document
 from ingestion.models import SEARCHABLE_CHUNKS, Chunk, Document, DocumentVersion
 from ingestion.parsers import ParsedDocument, ParseError
@@ -50,12 +52,10 @@ class DocumentGone(Exception):
 
 @contextmanager
 def document_lock(document_id: int) -> Iterator[None]:
-    """An exclusive, non-blocking lock on one document's ingestion, on the shared data volume (the
-    same assumption the FAISS store's write lock makes)."""
-    path = Path(settings.DATA_DIR) / "locks" / f"document-{document_id}.lock"
-    with lock_or_raise(
-        path, DocumentBusy(f"Document {document_id} is being ingested by another run")
-    ):
+    """An exclusive, non-blocking lock on one document's ingestion, held against every worker
+    on every machine that shares the database (infra.locks.exclusive)."""
+    busy = DocumentBusy(f"Document {document_id} is being ingested by another run")
+    with exclusive(f"document-{document_id}", busy):
         yield
 
 
@@ -86,6 +86,15 @@ def parse_document(
         ocr_page_s=settings.KBQA_OCR_PAGE_S,
         on_progress=on_progress,
     )
+
+
+def parse_stored(
+    file: FieldFile, *, on_progress: Callable[[int, int], None] | None = None
+) -> ParsedDocument:
+    """Parse a stored original wherever the store keeps it (uploaded on another machine, in an
+    S3 bucket): the sandbox's child reads a local copy. FileNotFoundError when it is gone."""
+    with local_file(file.storage, file.name) as path:
+        return parse_document(path, name=file.name, on_progress=on_progress)
 
 
 HEADER_CHARS = 160  # the most of a chunk's context header (title › section) that is indexed
@@ -196,7 +205,7 @@ def _ingest_steps(document: Document, worker: str) -> None:
         percent = done * 100 // max(total, 1)
         _set_state(document, State.PARSING, ocr_done=done, ocr_total=total, progress=percent)
 
-    parsed = parse_document(Path(version.file.path), name=version.file.name, on_progress=on_ocr)
+    parsed = parse_stored(version.file, on_progress=on_ocr)
     specs = parsed_chunks(parsed)
     notes = "\n".join(parsed.notes)
     _set_state(

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from infra.audit import audit
-from infra.locks import lock_or_raise
+from infra.locks import exclusive
 from ingestion.access import require_permission
 from ingestion.errors import Conflict
 from ingestion.models import Collection, Document, DocumentVersion, Source, SourceItem
@@ -88,8 +88,8 @@ class SyncReport:
 
 @contextmanager
 def source_lock(source_id: int) -> Iterator[None]:
-    path = Path(settings.DATA_DIR) / "locks" / f"source-{source_id}.lock"
-    with lock_or_raise(path, SourceBusy(f"Source {source_id} is being synced by another run")):
+    """One sync of a source at a time, on every machine (infra.locks.exclusive)."""
+    with exclusive(f"source-{source_id}", SourceBusy(f"Source {source_id} is being synced")):
         yield
 
 

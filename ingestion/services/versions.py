@@ -14,7 +14,6 @@ replaced) and their files (downloadable) until more than `KBQA_VERSIONS_KEPT` ar
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from celery import current_app
 from django.conf import settings
@@ -33,7 +32,7 @@ from ingestion.services.ingest import (
     DocumentGone,
     document_lock,
     failures_reported,
-    parse_document,
+    parse_stored,
     parsed_chunks,
     remove_version_chunks,
     replace_chunks,
@@ -159,7 +158,7 @@ def version_ingest(*, version_id: int, worker: str = "") -> DocumentVersion:
 
 
 def _index_and_switch(document: Document, version: DocumentVersion) -> None:
-    parsed = parse_document(Path(version.file.path), name=version.file.name)
+    parsed = parse_stored(version.file)
     specs = parsed_chunks(parsed)
 
     def on_progress(done: int, total: int) -> None:

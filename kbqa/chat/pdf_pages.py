@@ -3,9 +3,12 @@
 the viewer can mark it on the image. An OCR passage carries its own boxes (its lines', from
 ingestion); a text PDF's passage is located in the page's text layer.
 
-Rendered pages are cached under `DATA_DIR/pages/<document id>-<sha256 prefix>/`, keyed by the
-file's hash so a re-uploaded or replaced file never shows a stale picture. Written atomically
-(temporary file, then rename), so two web processes rendering the same page do not clash.
+The original is read from the storage (STORAGES["default"]), wherever it was uploaded: a store
+without local paths (S3) is copied once per machine to `DATA_DIR/originals/`. Rendered pages are
+cached under `DATA_DIR/pages/<document id>-<sha256 prefix>/`. Both caches belong to this machine
+alone (another web machine renders its own from the storage) and are keyed by the file's hash,
+so a re-uploaded or replaced file never shows a stale picture. Written atomically (temporary
+file, then rename), so two web processes rendering the same page do not clash.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pypdfium2 as pdfium
 from django.conf import settings
 from PIL import Image, ImageOps
 
+from infra.storage import cached_file
 from ingestion.models import Chunk, Document
 from ingestion.parsers.base import IMAGE_SUFFIXES
 
@@ -59,6 +63,13 @@ def _cache_path(document: Document, page: int) -> Path:
     return Path(settings.DATA_DIR) / "pages" / folder / f"{page}.png"
 
 
+def _original(document: Document) -> Path:
+    """A local path of the document's current file (the store's own, or this machine's copy)."""
+    file = document.file
+    key = f"{document.pk}-{document.sha256}{Path(file.name).suffix}"
+    return cached_file(file.storage, file.name, Path(settings.DATA_DIR) / "originals" / key)
+
+
 def page_png(document: Document, page: int) -> Path:
     """Path of the PNG of 1-based `page`; ValueError if the document has no such page."""
     path = _cache_path(document, page)
@@ -74,8 +85,9 @@ def page_png(document: Document, page: int) -> Path:
 
 
 def _pdf_page(document: Document, page: int) -> Image.Image:
+    original = _original(document)  # a download, perhaps: not under the lock
     with _pdfium_lock:
-        pdf = pdfium.PdfDocument(document.file.path)
+        pdf = pdfium.PdfDocument(original)
         try:
             if not 1 <= page <= len(pdf):
                 raise ValueError(f"The document has no page {page}.")
@@ -87,7 +99,7 @@ def _pdf_page(document: Document, page: int) -> Image.Image:
 def _image_page(document: Document, page: int) -> Image.Image:
     """The frame as ingestion read it (upright by EXIF), scaled: the OCR boxes are in percent of
     it, so they fit at any scale. Ingestion has refused any image too large to open here."""
-    with Image.open(document.file.path) as image:
+    with Image.open(_original(document)) as image:
         if not 1 <= page <= (image.n_frames if image.format == "TIFF" else 1):
             raise ValueError(f"The document has no page {page}.")
         image.seek(page - 1)
@@ -137,8 +149,9 @@ def _find_span(page_text: str, passage: str) -> tuple[int, int] | None:
 def passage_boxes(document: Document, page: int, passage: str) -> list[Box]:
     """Rectangles covering `passage` on 1-based `page`, or none when it cannot be located (a page
     without a text layer, or text the PDF lays out differently)."""
+    original = _original(document)  # a download, perhaps: not under the lock
     with _pdfium_lock:
-        pdf = pdfium.PdfDocument(document.file.path)
+        pdf = pdfium.PdfDocument(original)
         try:
             if not 1 <= page <= len(pdf):
                 return []

@@ -1,8 +1,11 @@
 """Settings shared by every environment.
 
 Everything that differs between a laptop and production comes from the environment:
-`KBQA_DATA_DIR` (uploads, index, embedded database and broker), `DATABASE_URL` (PostgreSQL
-instead of SQLite), `REDIS_URL` (Redis instead of the file-system Celery transport).
+`KBQA_DATA_DIR` (this machine's folder: uploads, index, embedded database and broker),
+`DATABASE_URL` (PostgreSQL instead of SQLite), `REDIS_URL` (Redis instead of the file-system
+Celery transport), `KBQA_INDEX_BACKEND` and `KBQA_S3_*` / `KBQA_STORAGE_DIR` (the index in the
+database and uploads in a shared store: nothing kept per machine, README "Running on several
+machines").
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from kbqa.settings.signin import (
     local_settings,
     oidc_settings,
 )
+from kbqa.settings.storage import upload_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -144,8 +148,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-MEDIA_ROOT = DATA_DIR / "uploads"
-MEDIA_URL = "media/"
+
+# Uploaded originals: Django's storage API, a folder or an S3-compatible store (storage.py).
+MEDIA_ROOT = Path(env_str("KBQA_STORAGE_DIR", str(DATA_DIR / "uploads"))).resolve()
+MEDIA_URL = "media/"  # never served: downloads go through the permission-checking view
+STORAGES = {
+    "default": upload_storage(),
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat"
@@ -436,5 +446,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("KBQA_LOG_LEVEL", "INFO")},
 }
 
-for _directory in (DATA_DIR, MEDIA_ROOT, BROKER_DIR / "control", MODEL_DIR):
+for _directory in (DATA_DIR, MODEL_DIR, *([] if REDIS_URL else [BROKER_DIR / "control"])):
     _directory.mkdir(parents=True, exist_ok=True)

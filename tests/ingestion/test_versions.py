@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 from io import BytesIO
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
@@ -17,7 +16,7 @@ from django.db import connection, transaction
 from ingestion.models import Collection, Document, DocumentVersion
 from ingestion.passages import search_passages
 from ingestion.selectors import cited_version, index_consistency
-from ingestion.services.ingest import parse_document, parsed_chunks, replace_chunks
+from ingestion.services.ingest import parse_stored, parsed_chunks, replace_chunks
 from ingestion.services.uploads import DuplicateDocument, document_create
 from ingestion.services.versions import (
     version_ingest,
@@ -260,7 +259,7 @@ def test_every_step_of_the_swap_shows_exactly_one_version(isolated_index, reader
     def answers() -> list[set[int]]:
         return [_versions_seen(document, "daily meal allowance euros", u) for u in (None, reader)]
 
-    parsed = parse_document(Path(version.file.path), name=version.file.name)
+    parsed = parse_stored(version.file)
     replace_chunks(document, version, parsed_chunks(parsed))
     new_ids = set(version.chunks.values_list("pk", flat=True))
     assert set(isolated_index.ids().tolist()) == old_ids | new_ids

@@ -11,6 +11,7 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.db import IntegrityError
 
 
 class Command(BaseCommand):
@@ -21,7 +22,11 @@ class Command(BaseCommand):
         if users.filter(is_superuser=True).exists():
             return
         password = os.environ.get("KBQA_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-        users.create_superuser("admin", email="", password=password)
+        try:
+            users.create_superuser("admin", email="", password=password)
+        except IntegrityError:  # another machine starting at the same moment made it
+            return
+        # On this machine only: the password is for whoever started this first instance.
         note = settings.DATA_DIR / "admin-password.txt"
         note.write_text(f"admin\n{password}\n")
         note.chmod(0o600)
