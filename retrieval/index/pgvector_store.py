@@ -230,8 +230,8 @@ class PgVectorStore(VectorIndex):
             self._check_model(meta, model, int(np.asarray(vector).shape[-1]))
             small = isinstance(allowed_ids, np.ndarray) and len(allowed_ids) <= self.exact_max
             if not small:
-                ef = self.filtered_ef_search if where else self.ef_search
-                cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(ef, k))])
+                ef = self._ef_search(k, allowed_ids, excluded_ids)
+                cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef)])
                 cursor.execute(
                     f"SELECT id, -(embedding <#> %s::vector) FROM {self.table} {where} "
                     f"ORDER BY embedding <#> %s::vector LIMIT %s",
@@ -249,6 +249,16 @@ class PgVectorStore(VectorIndex):
                 [query, *params, k],
             )
             return [VectorHit(int(i), float(s)) for i, s in cursor.fetchall()]
+
+    def _ef_search(self, k: int, allowed: IdSet | None, excluded: IdSet | None) -> int:
+        """Candidates the HNSW scan visits: k at least; a filter's share of them survives, so an
+        allow list (usually a reader's collections) visits `filtered_ef_search`, and a few
+        excluded ids (versions being swapped) add their number."""
+        if allowed is not None or isinstance(excluded, QuerySet):
+            ef = self.filtered_ef_search
+        else:
+            ef = self.ef_search + (0 if excluded is None else len(excluded))
+        return min(EF_SEARCH_MAX, max(ef, k))
 
     def count(self) -> int:
         with connection.cursor() as cursor:

@@ -232,3 +232,12 @@ def test_concurrent_first_writers_create_one_table(pgvector_namespace):
         thread.join(60)
     assert errors == []
     assert store.count() == 15
+
+
+def test_more_than_pgvectors_ef_search_ceiling_still_returns_k(pgvector_namespace):
+    """hnsw.ef_search stops at 1000: a larger k is served by the exact scan."""
+    store = PgVectorStore(namespace=pgvector_namespace)
+    vectors = normalised(1200, 4, seed=6)
+    store.update(model="m", add_ids=np.arange(1200), vectors=vectors)
+    hits = store.search(model="m", vector=vectors[0], k=1100)
+    assert [h.id for h in hits] == exact_top(vectors, np.arange(1200), vectors[0], 1100)
