@@ -42,7 +42,7 @@ from infra.locks import LockBusy
 from infra.publish import SegmentedSnapshots
 from retrieval.idsets import as_array
 from retrieval.index.base import VectorHit
-from retrieval.lexical.tokenize import is_cjk, tokenize
+from retrieval.lexical.tokenize import count_cjk, is_cjk, tokenize
 
 # A script (CJK or alphabetic) counts as present in the corpus when it makes up at least this
 # share of the corpus's terms; a few quoted English names in Chinese documents do not make them an
@@ -66,11 +66,12 @@ class _Docs(NamedTuple):
 
     @classmethod
     def of(cls, ids: Sequence[int], terms: Sequence[str]) -> _Docs:
-        split = [t.split(" ") if t else [] for t in terms]
+        """From each chunk's space-separated terms (as `chunks.sqlite3` stores them)."""
+        n = len(terms)
         return cls(
             np.asarray(ids, dtype=np.int64),
-            np.fromiter(map(len, split), dtype=np.int64, count=len(split)),
-            np.fromiter((sum(map(is_cjk, s)) for s in split), dtype=np.int64, count=len(split)),
+            np.fromiter((t.count(" ") + 1 if t else 0 for t in terms), dtype=np.int64, count=n),
+            np.fromiter(map(count_cjk, terms), dtype=np.int64, count=n),
         )
 
 
@@ -443,7 +444,7 @@ class BM25Store:
         if retriever is not None:
             stored = retriever.scores
             base_n = len(base.ids)
-            base_k = k1 * (1 - b + b * base.lengths / base.lengths.mean())
+            base_avgdl = base.lengths.mean()
         known = False
         for term in terms:
             rows = None
@@ -469,8 +470,10 @@ class BM25Store:
                 base_df = end - start
                 base_idf = np.float32(math.log(1 + (base_n - base_df + 0.5) / (base_df + 0.5)))
                 share = np.minimum(stored["data"][start:end] / base_idf, 1 - 1e-6)  # tf/(tf+K)
-                tf = np.maximum(np.rint(share * base_k[rows] / (1 - share)), 1.0)
-                norm = k1 * (1 - b + b * base.lengths[rows] / avgdl)
+                lengths = base.lengths[rows]
+                base_k = k1 * (1 - b + b * lengths / base_avgdl)
+                tf = np.maximum(np.rint(share * base_k / (1 - share)), 1.0)
+                norm = k1 * (1 - b + b * lengths / avgdl)
                 base_scores[rows] += idf * tf / (tf + norm)
             for segment, (posting_rows, tf), scores in found:
                 norm = k1 * (1 - b + b * segment.docs.lengths[posting_rows] / avgdl)
