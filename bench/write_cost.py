@@ -122,20 +122,17 @@ def old_module(rev: str, path: str, name: str):
     return module
 
 
-def bulk_lexical_base(store, corpus: Corpus, ids: np.ndarray, pool_size: int) -> None:
-    """Rows for `ids` straight into `chunks.sqlite3`, with terms cut once per pool text, then one
-    bulk publish (module docstring)."""
-    from retrieval.lexical.tokenize import tokenize
-
-    pool = [tokenize(t) for t in corpus.texts(pool_size)]
+def bulk_lexical_base(store, ids: np.ndarray, pool: list[list[str]]) -> None:
+    """Rows for `ids` straight into `chunks.sqlite3`, each with the terms of halves of two `pool`
+    texts (cut once), then one bulk publish (module docstring)."""
     rng = np.random.default_rng(1)
     with closing(store._db()) as db, db:
         for start in range(0, len(ids), 50_000):
             rows = []
             for chunk_id in ids[start : start + 50_000]:
-                a, b = rng.integers(0, pool_size, 2)
-                terms = pool[a][: len(pool[a]) // 2] + pool[b][len(pool[b]) // 2 :]
-                rows.append((int(chunk_id), " ".join(terms), " ".join(terms)))
+                a, b = rng.integers(0, len(pool), 2)
+                terms = " ".join(pool[a][: len(pool[a]) // 2] + pool[b][len(pool[b]) // 2 :])
+                rows.append((int(chunk_id), terms, terms))
             db.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?)", rows)
     store.publish()
 
@@ -151,6 +148,9 @@ def run_files(args, corpus: Corpus) -> list[tuple]:
     if args.old_repeats:
         old_faiss = old_module(args.old_rev, "retrieval/index/faiss_store.py", "old_faiss_store")
         old_bm25 = old_module(args.old_rev, "retrieval/lexical/bm25_store.py", "old_bm25_store")
+    from retrieval.lexical.tokenize import tokenize
+
+    pool = [tokenize(t) for t in corpus.texts(args.pool)]
     rows = []
     for n in args.sizes:
         folder = Path(tempfile.mkdtemp(prefix=f"write-cost-{n}-", dir=args.tmp))
@@ -162,7 +162,7 @@ def run_files(args, corpus: Corpus) -> list[tuple]:
             vectors.update(model=MODEL, add_ids=ids, vectors=corpus.vectors(n))
             vector_build = time.perf_counter() - begin
             begin = time.perf_counter()
-            bulk_lexical_base(lexical, corpus, ids, args.pool)
+            bulk_lexical_base(lexical, ids, pool)
             lexical_build = time.perf_counter() - begin
             print(
                 f"  n={n}: base built (vectors {vector_build:.0f} s, "

@@ -7,18 +7,22 @@ that filter by document resolve the ids first.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 from celery import current_app
 from django.conf import settings
 from django.utils.module_loading import import_string
+from kombu.exceptions import OperationalError
 
 from infra.backends import get_backend
 from retrieval.embedders.base import Embedder
 from retrieval.index.base import VectorIndex
 from retrieval.lexical.bm25_store import BM25Store
 from retrieval.retriever import Mode, ProgressCallback, Retriever, SearchHit
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["Mode", "SearchHit", "get_retriever", "index_replace", "search"]
 
@@ -62,7 +66,10 @@ def index_replace(
     retriever.replace(remove_ids=remove_ids, add_ids=add_ids, texts=texts, on_progress=on_progress)
     if _merge_due(retriever):
         # By name: retrieval.tasks imports this module. The merge runs in a worker, off this write.
-        current_app.send_task(MERGE_TASK)
+        try:
+            current_app.send_task(MERGE_TASK)
+        except OperationalError:  # the write is done; beat queues the merge later
+            logger.warning("Could not queue an index merge: the broker is unreachable")
 
 
 MERGE_TASK = "retrieval.tasks.merge_index_task"

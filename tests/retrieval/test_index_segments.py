@@ -354,3 +354,35 @@ def test_a_writer_or_merge_killed_mid_write_leaves_the_previous_version(
     assert store.merge()
     assert reader.ids().tolist() == list(range(22))
     assert not list(tmp_path.glob(".merge-*")) and not list(tmp_path.glob("delta-*"))
+
+
+# -- the background merge task ---------------------------------------------------------------------
+def test_the_merge_task_folds_segments_once_they_are_due(settings, tmp_path: Path):
+    options = {"merge_ratio": 0.5, "merge_min": 1}
+    settings.KBQA_INDEX = {
+        "BACKEND": "retrieval.index.faiss_store.FaissIndexStore",
+        "OPTIONS": {"path": str(tmp_path / "index"), **options},
+    }
+    settings.KBQA_LEXICAL_INDEX = {
+        "BACKEND": "retrieval.lexical.bm25_store.BM25Store",
+        "OPTIONS": {"path": str(tmp_path / "bm25"), **options},
+    }
+    from retrieval.services import get_index, get_lexical_index
+    from retrieval.tasks import merge_index_task
+
+    vectors, lexical = get_index(), get_lexical_index()
+    rng = np.random.default_rng(8)
+    vectors.update(model="m", add_ids=np.arange(10), vectors=vector(rng, 10))
+    lexical.update(add_ids=list(range(10)), texts=[text(rng) for _ in range(10)])
+    vectors.update(model="m", add_ids=[10, 11], vectors=vector(rng, 2))
+    lexical.update(add_ids=[10, 11], texts=["first write", "of two"])
+    assert not vectors.merge_due() and not lexical.merge_due()
+    assert merge_index_task() == []  # not due: nothing done
+
+    vectors.update(model="m", add_ids=[12, 13, 14], vectors=vector(rng, 3))
+    lexical.update(add_ids=[12, 13, 14], texts=["second write", "of", "three"])
+    assert vectors.merge_due() and lexical.merge_due()
+    assert merge_index_task() == ["vectors", "lexical"]
+    assert vectors.describe()["segments"] == 0 and not lexical._current().segments
+    assert vectors.ids().tolist() == lexical.ids().tolist() == list(range(15))
+    assert merge_index_task() == []  # idempotent
