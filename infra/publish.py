@@ -222,8 +222,3 @@ class SegmentedSnapshots(VersionedSnapshots):
             for old in self.directory.glob(pattern):
                 if old.name not in keep:
                     _remove(old)
-
-    def remove_unnamed(self) -> None:
-        """Remove snapshots and segments `current.json` does not name (a writer that died between
-        writing a segment and switching `current.json` leaves one). Call under `lock()`."""
-        self._remove_unnamed(self.current())

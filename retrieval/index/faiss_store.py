@@ -70,7 +70,7 @@ class _View(NamedTuple):
 
     def applied(self, segment: _Segment) -> _View:
         killed = segment.killed
-        tombstones = np.union1d(self.tombstones, killed[np.isin(killed, self.base_ids)])
+        tombstones = np.union1d(self.tombstones, killed[_members(self.base_ids, killed)])
         alive = tuple(
             a & ~np.isin(s.ids, killed) for s, a in zip(self.segments, self.alive, strict=True)
         )
@@ -209,8 +209,10 @@ class FaissIndexStore(VectorIndex):
             return False
         try:
             view = self._load(planned)
-        except FileNotFoundError:  # a writer folded them inline meanwhile
-            return False
+        except (FileNotFoundError, RuntimeError):  # faiss: RuntimeError for a missing file
+            if self._snapshots.current().get("file") == planned.get("file"):
+                raise
+            return False  # a writer folded the segments inline meanwhile
         index = self._fold(view, planned["dimension"])
         built = self._snapshots.merge_scratch()
         _write_index(index, built)
@@ -401,6 +403,13 @@ def _search_segment(
         top = np.argpartition(-scores, k - 1)[:k]
         rows, scores = rows[top], scores[top]
     return [VectorHit(int(segment.ids[r]), float(s)) for r, s in zip(rows, scores, strict=True)]
+
+
+def _members(ordered: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Which `values` are in the sorted array `ordered`: a binary search each, so a write's few
+    hundred ids cost nothing against a million-id base (np.isin would sort them all)."""
+    where = np.minimum(np.searchsorted(ordered, values), max(len(ordered) - 1, 0))
+    return ordered[where] == values if len(ordered) else np.zeros(len(values), dtype=bool)
 
 
 def _write_index(index, path: Path) -> None:

@@ -386,3 +386,28 @@ def test_the_merge_task_folds_segments_once_they_are_due(settings, tmp_path: Pat
     assert vectors.describe()["segments"] == 0 and not lexical._current().segments
     assert vectors.ids().tolist() == lexical.ids().tolist() == list(range(15))
     assert merge_index_task() == []  # idempotent
+
+
+@pytest.mark.parametrize("kind", ["faiss", "bm25"])
+def test_a_merge_overtaken_by_a_writers_own_fold_gives_way(tmp_path: Path, kind: str):
+    rng = np.random.default_rng(9)
+
+    def add(ids) -> None:
+        if kind == "faiss":
+            store.update(model="m", add_ids=ids, vectors=vector(rng, len(ids)))
+        else:
+            store.update(add_ids=ids, texts=[text(rng) for _ in ids])
+
+    store = FaissIndexStore(str(tmp_path)) if kind == "faiss" else BM25Store(str(tmp_path))
+    add(list(range(10)))
+    add([10])
+    planned = store._snapshots.current()
+    add(list(range(11, 40)))  # as large as the base: this write folds inline
+    assert not store._current().segments
+    with store._snapshots.merge_lock():
+        assert not store._merge(planned)
+    assert store.ids().tolist() == list(range(40))
+    base = store._snapshots.path(store._snapshots.current()).name
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == sorted(
+        [base, "current.json", *(["chunks.sqlite3"] if kind == "bm25" else [])]
+    )
