@@ -42,6 +42,7 @@ from infra.locks import LockBusy
 from infra.publish import SegmentedSnapshots
 from retrieval.idsets import as_array
 from retrieval.index.base import VectorHit
+from retrieval.lexical.bm25_build import build_bm25s
 from retrieval.lexical.tokenize import count_cjk, is_cjk, tokenize
 
 # A script (CJK or alphabetic) counts as present in the corpus when it makes up at least this
@@ -292,15 +293,22 @@ class BM25Store:
 
     def _base(self, ids: np.ndarray | None = None):
         """(a function writing a bm25s snapshot of the stored chunks `ids`, all when None, into a
-        new folder; that snapshot's metadata)."""
-        import bm25s
+        new folder; that snapshot's metadata). Rows stream from SQLite into the numpy builder:
+        a merge at a million chunks holds arrays, not a million lists of strings."""
+        keep = None if ids is None else set(ids.tolist())
+        kept: list[int] = []
+        cjk: list[int] = []
+
+        def terms(db):
+            for chunk_id, chunk_terms in db.execute("SELECT id, terms FROM chunks ORDER BY id"):
+                if keep is None or chunk_id in keep:
+                    kept.append(chunk_id)
+                    cjk.append(count_cjk(chunk_terms))
+                    yield chunk_terms
 
         with closing(self._db()) as db:
-            rows = db.execute("SELECT id, terms FROM chunks ORDER BY id").fetchall()
-        if ids is not None:
-            keep = set(ids.tolist())
-            rows = [r for r in rows if r[0] in keep]
-        docs = _Docs.of([r[0] for r in rows], [r[1] for r in rows])
+            retriever, lengths = build_bm25s(terms(db), k1=self.k1, b=self.b)
+        docs = _Docs(np.asarray(kept, dtype=np.int64), lengths, np.asarray(cjk, dtype=np.int64))
         total = int(docs.lengths.sum())
 
         def write(folder: Path) -> None:
@@ -308,15 +316,11 @@ class BM25Store:
             np.save(folder / "ids.npy", docs.ids)
             np.save(folder / "lengths.npy", docs.lengths)
             np.save(folder / "cjk.npy", docs.cjk)
-            if rows:
-                retriever = bm25s.BM25(k1=self.k1, b=self.b)
-                retriever.index(
-                    [r[1].split(" ") if r[1] else [] for r in rows], show_progress=False
-                )
-                retriever.save(str(folder))
+            if retriever is not None:
+                retriever.save(str(folder), show_progress=False)
 
         return write, {
-            "count": len(rows),
+            "count": len(docs.ids),
             "cjk_share": int(docs.cjk.sum()) / total if total else 0.0,
         }
 
