@@ -211,19 +211,22 @@ def postgres_url(args) -> tuple[str, Path | None]:
     return started.stdout.strip().splitlines()[-1], folder
 
 
+POSTGRES_STORES = ("retrieval.index.pgvector_store", "retrieval.lexical.postgres_store")
+
+
 def run_postgres(args, corpus: Corpus) -> list[tuple]:
+    missing = [name for name in POSTGRES_STORES if importlib.util.find_spec(name) is None]
+    if missing:
+        sys.exit(
+            f"--backend postgres needs {' and '.join(missing)} (issue 18's PostgreSQL back ends), "
+            "which this checkout does not have."
+        )
     url, server = postgres_url(args)
     try:
         setup_django(url)
-        try:
-            from retrieval.index.pgvector_store import PgVectorStore
-            from retrieval.lexical.postgres_store import PostgresBM25Store
-        except ImportError as error:
-            sys.exit(
-                f"--backend postgres needs retrieval.index.pgvector_store and "
-                f"retrieval.lexical.postgres_store (issue 18's PostgreSQL back ends): {error}"
-            )
         from django.db import transaction
+        from retrieval.index.pgvector_store import PgVectorStore
+        from retrieval.lexical.postgres_store import PostgresBM25Store
 
         vectors = PgVectorStore(namespace=NAMESPACE)
         lexical = PostgresBM25Store(namespace=NAMESPACE)
