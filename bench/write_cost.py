@@ -226,6 +226,7 @@ def run_postgres(args, corpus: Corpus) -> list[tuple]:
         setup_django(url)
         from django.db import transaction
         from retrieval.index.pgvector_store import PgVectorStore
+
         from retrieval.lexical.postgres_store import PostgresBM25Store
 
         vectors = PgVectorStore(namespace=NAMESPACE)
