@@ -7,12 +7,15 @@ that filter by document resolve the ids first.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
+from celery import current_app
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.module_loading import import_string
+from kombu.exceptions import OperationalError
 
 from infra.backends import get_backend
 from retrieval.embedders.base import Embedder
@@ -20,6 +23,8 @@ from retrieval.idsets import IdSet, as_array, intersect
 from retrieval.index.base import VectorIndex
 from retrieval.lexical.bm25_store import BM25Store
 from retrieval.retriever import Mode, ProgressCallback, Retriever, SearchHit
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "Mode",
@@ -68,9 +73,41 @@ def index_replace(
     """Embed `texts` (ids `add_ids`) and swap them in for `remove_ids` in the vector and BM25
     indexes. Safe to repeat: ids already present are replaced, never stored twice. `on_progress` is
     called after each embedding batch, so long documents can report progress."""
-    get_retriever().replace(
-        remove_ids=remove_ids, add_ids=add_ids, texts=texts, on_progress=on_progress
+    retriever = get_retriever()
+    retriever.replace(remove_ids=remove_ids, add_ids=add_ids, texts=texts, on_progress=on_progress)
+    _queue_merge_if_due(retriever)
+
+
+def _queue_merge_if_due(retriever: Retriever) -> None:
+    if _merge_due(retriever):
+        # By name: retrieval.tasks imports this module. The merge runs in a worker, off this write.
+        try:
+            current_app.send_task(MERGE_TASK)
+        except OperationalError:  # the write is done; beat queues the merge later
+            logger.warning("Could not queue an index merge: the broker is unreachable")
+
+
+MERGE_TASK = "retrieval.tasks.merge_index_task"
+
+
+def _merge_due(retriever: Retriever) -> bool:
+    """Whether an index on disk has enough written since its base to merge (indexes that keep
+    no segments, such as the PostgreSQL ones, have no `merge_due`)."""
+    return any(
+        getattr(store, "merge_due", lambda: False)()
+        for store in (retriever.vectors, retriever.lexical)
     )
+
+
+def index_merge() -> list[str]:
+    """Fold the indexes' pending segments into new bases when due; the names of those merged.
+    Idempotent: nothing to merge, or a merge already running, is a no-op."""
+    retriever = get_retriever()
+    merged = []
+    for name, store in (("vectors", retriever.vectors), ("lexical", retriever.lexical)):
+        if getattr(store, "merge_due", lambda: False)() and store.merge():
+            merged.append(name)
+    return merged
 
 
 def index_in_database() -> bool:
@@ -95,7 +132,9 @@ def index_write(
 ) -> None:
     """Swap `add_ids` (their texts and `index_embed`'s vectors) in for `remove_ids` in both
     indexes, inside the caller's transaction when they are `index_in_database`."""
-    get_retriever().write(remove_ids=remove_ids, add_ids=add_ids, texts=texts, vectors=vectors)
+    retriever = get_retriever()
+    retriever.write(remove_ids=remove_ids, add_ids=add_ids, texts=texts, vectors=vectors)
+    _queue_merge_if_due(retriever)
 
 
 def index_rebuild(*, chunks: Iterable[tuple[int, str]], batch: int = 256, on_progress=None) -> int:
@@ -142,6 +181,8 @@ def _rebuild_in_place(
         if on_progress:
             on_progress(done)
     retriever.lexical.publish()  # one BM25 rebuild for the whole load, not one per batch
+    if hasattr(retriever.vectors, "merge"):
+        retriever.vectors.merge()  # the load's last batches into the base, not left in segments
     return done
 
 

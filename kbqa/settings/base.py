@@ -266,6 +266,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # how long a change in the directory takes to reach open sessions and API tokens.
 CELERY_BEAT_SCHEDULE = {
     "sync-due-sources": {"task": "ingestion.tasks.sync_due_sources_task", "schedule": 60.0},
+    # Writes queue an index merge when due; this catches one lost with a broker restart.
+    "merge-index": {"task": "retrieval.tasks.merge_index_task", "schedule": 600.0},
     "directory-recheck": {
         "task": "kbqa.accounts.tasks.directory_recheck",
         "schedule": 60.0 * env_float("KBQA_DIRECTORY_RECHECK_MINUTES", 15),
