@@ -49,6 +49,16 @@ from retrieval.lexical.tokenize import count_cjk, is_cjk, tokenize
 # share of the corpus's terms; a few quoted English names in Chinese documents do not make them an
 # English corpus.
 SCRIPT_PRESENT = 0.05
+
+
+def script_overlap(terms: Sequence[str], cjk_share: float) -> float:
+    """Share of the query's terms written in a script the corpus uses (0..1), from the corpus's
+    share of CJK terms; every lexical store reports it the same way."""
+    cjk_present = cjk_share >= SCRIPT_PRESENT
+    other_present = 1 - cjk_share >= SCRIPT_PRESENT
+    return sum(cjk_present if is_cjk(t) else other_present for t in terms) / len(terms)
+
+
 EMPTY_IDS = np.zeros(0, dtype=np.int64)
 
 
@@ -406,9 +416,7 @@ class BM25Store:
         terms = tokenize(query)
         if view.count == 0 or not terms:
             return LexicalResult(hits=[], script_overlap=0.0)
-        cjk_present = view.cjk_share >= SCRIPT_PRESENT
-        other_present = 1 - view.cjk_share >= SCRIPT_PRESENT
-        overlap = sum(cjk_present if is_cjk(t) else other_present for t in terms) / len(terms)
+        overlap = script_overlap(terms, view.cjk_share)
         scored = self._scores(view, terms)
         if scored is None:
             return LexicalResult(hits=[], script_overlap=overlap)

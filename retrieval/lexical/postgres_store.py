@@ -51,7 +51,7 @@ from django.db.models import QuerySet
 
 from retrieval.idsets import IdSet, as_subquery
 from retrieval.index.base import VectorHit
-from retrieval.lexical.bm25_store import SCRIPT_PRESENT, LexicalResult
+from retrieval.lexical.bm25_store import LexicalResult, script_overlap
 from retrieval.lexical.tokenize import is_cjk, tokenize
 
 # PostgreSQL refuses lexemes of 2 KB or more; a "word" that long (base64, a hash run together) is
@@ -96,13 +96,6 @@ def _subquery(ids: IdSet) -> tuple[str, list]:
         return as_subquery(ids)
     except EmptyResultSet:
         return "SELECT NULL::bigint WHERE false", []
-
-
-def script_overlap(terms: Sequence[str], cjk_share: float) -> float:
-    """Share of the query's terms written in a script the corpus uses (as `BM25Store.search`)."""
-    cjk_present = cjk_share >= SCRIPT_PRESENT
-    other_present = 1 - cjk_share >= SCRIPT_PRESENT
-    return sum(cjk_present if is_cjk(t) else other_present for t in terms) / len(terms)
 
 
 def plan_candidates(dfs: dict[str, int], cap: int) -> tuple[list[str], list[str]]:
