@@ -24,14 +24,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL = REPO.parent / "shared" / "eval"
-POSTGRES = {
-    "KBQA_INDEX": {"BACKEND": "retrieval.index.pgvector_store.PgVectorStore", "OPTIONS": {}},
-    "KBQA_LEXICAL_INDEX": {
-        "BACKEND": "retrieval.lexical.postgres_store.PostgresBM25Store",
-        "OPTIONS": {},
-    },
-}
-FIGURES = ("mrr@10", "recall@10")
 
 
 def main() -> int:
@@ -47,7 +39,6 @@ def main() -> int:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("KBQA_LOG_LEVEL", "WARNING")
-    os.environ["KBQA_INDEX_BACKEND"] = "files"  # the settings' own files back end, options and all
     os.environ["DJANGO_SETTINGS_MODULE"] = "kbqa.settings.local"
     sys.path.insert(0, str(REPO))
     import django
@@ -60,13 +51,7 @@ def main() -> int:
     from kbqa.evaluation.datasets import load_dataset
     from kbqa.evaluation.runner import evaluate_retrieval, throwaway_retriever
 
-    backends = {
-        "files": {
-            "KBQA_INDEX": settings.KBQA_INDEX,
-            "KBQA_LEXICAL_INDEX": settings.KBQA_LEXICAL_INDEX,
-        },
-        "postgres": POSTGRES,
-    }
+    backends = settings.KBQA_INDEX_BACKENDS
     embedder = get_backend("KBQA_EMBEDDER")
     # Each question once for both back ends and all modes (the vectors are only read).
     embedder.embed_query = functools.lru_cache(maxsize=None)(embedder.embed_query)

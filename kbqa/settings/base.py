@@ -307,36 +307,46 @@ else:
 # database must be PostgreSQL with the pgvector extension; see README "Running on several
 # machines").
 KBQA_INDEX_BACKEND = env_str("KBQA_INDEX_BACKEND", "files")
-if KBQA_INDEX_BACKEND == "files":
-    KBQA_INDEX = {
-        "BACKEND": "retrieval.index.faiss_store.FaissIndexStore",
-        "OPTIONS": {
-            "path": env_str("KBQA_INDEX_DIR", str(DATA_DIR / "index")),
-            # Exact search up to this many vectors; beyond, IVF (retrieval/index/faiss_store.py).
-            "flat_max": env_int("KBQA_INDEX_FLAT_MAX", 100_000),
-            "ivf": env_str("KBQA_INDEX_IVF", "SQ8"),
-            "nprobe": env_int("KBQA_INDEX_NPROBE", 32),
+# Both choices, so that bench/retrieval_parity.py can compare them in one process.
+KBQA_INDEX_BACKENDS = {
+    "files": {
+        "KBQA_INDEX": {
+            "BACKEND": "retrieval.index.faiss_store.FaissIndexStore",
+            "OPTIONS": {
+                "path": env_str("KBQA_INDEX_DIR", str(DATA_DIR / "index")),
+                # Exact search up to this many vectors; beyond, IVF (retrieval/index/faiss_store).
+                "flat_max": env_int("KBQA_INDEX_FLAT_MAX", 100_000),
+                "ivf": env_str("KBQA_INDEX_IVF", "SQ8"),
+                "nprobe": env_int("KBQA_INDEX_NPROBE", 32),
+            },
         },
-    }
-    KBQA_LEXICAL_INDEX = {
-        "BACKEND": "retrieval.lexical.bm25_store.BM25Store",
-        "OPTIONS": {"path": str(DATA_DIR / "bm25")},
-    }
-elif KBQA_INDEX_BACKEND == "postgres":
-    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        raise ImproperlyConfigured(
-            "KBQA_INDEX_BACKEND=postgres keeps the index in the database: set DATABASE_URL to a "
-            "PostgreSQL server with the pgvector extension."
-        )
-    KBQA_INDEX = {"BACKEND": "retrieval.index.pgvector_store.PgVectorStore", "OPTIONS": {}}
-    KBQA_LEXICAL_INDEX = {
-        "BACKEND": "retrieval.lexical.postgres_store.PostgresBM25Store",
-        "OPTIONS": {},
-    }
-else:
+        "KBQA_LEXICAL_INDEX": {
+            "BACKEND": "retrieval.lexical.bm25_store.BM25Store",
+            "OPTIONS": {"path": str(DATA_DIR / "bm25")},
+        },
+    },
+    "postgres": {
+        "KBQA_INDEX": {"BACKEND": "retrieval.index.pgvector_store.PgVectorStore", "OPTIONS": {}},
+        "KBQA_LEXICAL_INDEX": {
+            "BACKEND": "retrieval.lexical.postgres_store.PostgresBM25Store",
+            "OPTIONS": {},
+        },
+    },
+}
+if KBQA_INDEX_BACKEND not in KBQA_INDEX_BACKENDS:
     raise ImproperlyConfigured(
         f"KBQA_INDEX_BACKEND={KBQA_INDEX_BACKEND!r}: use files (the default) or postgres"
     )
+if (
+    KBQA_INDEX_BACKEND == "postgres"
+    and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql"
+):
+    raise ImproperlyConfigured(
+        "KBQA_INDEX_BACKEND=postgres keeps the index in the database: set DATABASE_URL to a "
+        "PostgreSQL server with the pgvector extension."
+    )
+KBQA_INDEX = KBQA_INDEX_BACKENDS[KBQA_INDEX_BACKEND]["KBQA_INDEX"]
+KBQA_LEXICAL_INDEX = KBQA_INDEX_BACKENDS[KBQA_INDEX_BACKEND]["KBQA_LEXICAL_INDEX"]
 # Optional cross-encoder reranker: set KBQA_RERANKER_MODEL to a local model directory.
 KBQA_RERANKER = (
     {
